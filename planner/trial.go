@@ -1,0 +1,195 @@
+package planner
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nomad-tune/tune/experiment"
+)
+
+// Trial is one run of the trainable with one set of parameter values.
+type Trial struct {
+	// ID is short, stable and unique within the experiment, e.g.
+	// "00042-7f3a9c": the index, then a hash of the experiment name and the
+	// trial's values, so a trial whose values change gets a new ID.
+	ID string
+	// Index is the trial's position, from 0.
+	Index int
+	// Sample is which of num_samples this trial belongs to; GridPoint which
+	// grid combination.
+	Sample    int
+	GridPoint int
+	// Values are the parameter values in Space order.
+	Values []cty.Value
+	// Shape is the trial's evaluated resource request. It may be shared
+	// with other trials: do not modify it.
+	Shape *experiment.Shape
+}
+
+// Vars is what the trial's expressions see as `trial`.
+func (t *Trial) Vars() experiment.TrialVars {
+	return experiment.TrialVars{ID: t.ID, Index: t.Index, Values: t.Values}
+}
+
+// Params returns the trial's values as plain Go values keyed by name.
+func (t *Trial) Params(space *experiment.Space) map[string]any {
+	out := make(map[string]any, len(space.Params))
+	for i, p := range space.Params {
+		out[p.Name] = experiment.GoValue(t.Values[i])
+	}
+	return out
+}
+
+// MaxTrials bounds the number of trials one experiment may have, so a typo
+// in num_samples or a huge grid is an error instead of an out-of-memory.
+const MaxTrials = 10_000_000
+
+// Trials generates every trial of the experiment: for each of num_samples,
+// every grid point, with random parameters drawn from a source seeded by
+// the experiment seed and the trial index, so the same file and seed always
+// give the same trials and trial i does not change when num_samples grows.
+// Grid points vary the last grid parameter fastest.
+//
+// Each trial's shape is resolved; errors of a trial's resources are
+// reported once per expression with the first trial that shows them.
+func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	points := e.Space.GridPoints()
+	samples := max(e.NumSamples, 1)
+	if points > MaxTrials/samples {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Too many trials",
+			Detail:   fmt.Sprintf("The grid has %d points and num_samples is %d: more than the %d trials tune handles in one experiment.", points, samples, MaxTrials),
+			Subject:  e.DefRange.Ptr(),
+		}}
+	}
+	total := points * samples
+	trials := make([]*Trial, 0, total)
+	// One backing array for every trial's values keeps 100,000 trials to a
+	// few allocations.
+	n := len(e.Space.Params)
+	values := make([]cty.Value, total*n)
+	grid := gridParams(&e.Space)
+	seen := map[string]bool{}
+	idHash := fnv.New64a()
+	for s := 0; s < samples; s++ {
+		for g := 0; g < points; g++ {
+			index := len(trials)
+			vals := values[index*n : (index+1)*n : (index+1)*n]
+			rng := trialRand(e.Seed, index)
+			rem := g
+			gridPos := make(map[int]int, len(grid))
+			for k := len(grid) - 1; k >= 0; k-- {
+				p := e.Space.Params[grid[k]]
+				m := len(p.Dist.Values)
+				gridPos[grid[k]] = rem % m
+				rem /= m
+			}
+			for i, p := range e.Space.Params {
+				switch p.Dist.Kind {
+				case experiment.KindConstant:
+					vals[i] = p.Dist.Values[0]
+				case experiment.KindGrid:
+					vals[i] = p.Dist.Values[gridPos[i]]
+				default:
+					vals[i] = p.Dist.Sample(rng)
+				}
+			}
+			t := &Trial{Index: index, Sample: s, GridPoint: g, Values: vals}
+			t.ID = trialID(idHash, e.Name, index, vals)
+			shape, d := e.ResolveShape(t.Vars())
+			for _, diag := range d {
+				key := diag.Summary + "@" + rangeKey(diag.Subject)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				diag.Detail = fmt.Sprintf("%s (first seen in trial %s, %s)", diag.Detail, t.ID, FormatParams(&e.Space, vals))
+				diags = append(diags, diag)
+			}
+			t.Shape = shape
+			trials = append(trials, t)
+		}
+	}
+	return trials, diags
+}
+
+func rangeKey(r *hcl.Range) string {
+	if r == nil {
+		return ""
+	}
+	return r.String()
+}
+
+func gridParams(s *experiment.Space) []int {
+	var idx []int
+	for i, p := range s.Params {
+		if p.Dist.Kind == experiment.KindGrid {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// trialRand is the random source of one trial: PCG seeded from the
+// experiment seed and the trial index.
+func trialRand(seed uint64, index int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(index)*0x9e3779b97f4a7c15+1))
+}
+
+func trialID(h interface {
+	Reset()
+	Write([]byte) (int, error)
+	Sum64() uint64
+}, experimentName string, index int, vals []cty.Value) string {
+	h.Reset()
+	h.Write([]byte(experimentName))
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], uint64(index))
+	h.Write(buf[:])
+	for _, v := range vals {
+		h.Write([]byte{0})
+		h.Write([]byte(valueText(v)))
+	}
+	return fmt.Sprintf("%05d-%06x", index, h.Sum64()&0xffffff)
+}
+
+// valueText is a canonical text of a value, for IDs and display.
+func valueText(v cty.Value) string {
+	if v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+		return v.AsString()
+	}
+	b, err := json.Marshal(experiment.GoValue(v))
+	if err != nil {
+		return v.GoString()
+	}
+	return string(b)
+}
+
+// FormatParams prints a trial's values as "x=0.42, layers=3, opt=adam".
+func FormatParams(s *experiment.Space, vals []cty.Value) string {
+	out := ""
+	for i, p := range s.Params {
+		if i > 0 {
+			out += ", "
+		}
+		out += p.Name + "=" + FormatValue(vals[i])
+	}
+	return out
+}
+
+// FormatValue prints one parameter value compactly.
+func FormatValue(v cty.Value) string {
+	if v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+		f, _ := v.AsBigFloat().Float64()
+		return experiment.FormatNumber(f)
+	}
+	return valueText(v)
+}
