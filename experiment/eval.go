@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"math/big"
 	"strings"
 
@@ -171,7 +172,66 @@ func (e *Experiment) Evaluate(expr hcl.Expression, ctx *hcl.EvalContext) (cty.Va
 		}
 		return cty.ObjectVal(attrs), diags
 	}
+	if _, native := expr.(hclsyntax.Expression); !native && e.hasRuntimeRef(expr) {
+		// HCL JSON keeps no source text of its templates to copy: give each
+		// runtime variable a value that prints as the variable itself.
+		return expr.Value(runtimeContext(ctx, expr))
+	}
 	return expr.Value(ctx)
+}
+
+// runtimeContext is a child of ctx in which each runtime variable that expr
+// refers to, such as attr.cpu.arch, is the string "${attr.cpu.arch}".
+func runtimeContext(ctx *hcl.EvalContext, expr hcl.Expression) *hcl.EvalContext {
+	type node map[string]any // values are node or string
+	tree := node{}
+	for _, tr := range expr.Variables() {
+		if !IsRuntimeRoot(tr.RootName()) {
+			continue
+		}
+		path, text := []string{tr.RootName()}, tr.RootName()
+	steps:
+		for _, step := range tr[1:] {
+			switch s := step.(type) {
+			case hcl.TraverseAttr:
+				path, text = append(path, s.Name), text+"."+s.Name
+			case hcl.TraverseIndex:
+				if s.Key.Type() != cty.String || !s.Key.IsKnown() || s.Key.IsNull() {
+					break steps
+				}
+				path, text = append(path, s.Key.AsString()), text+fmt.Sprintf("[%q]", s.Key.AsString())
+			default:
+				break steps
+			}
+		}
+		n := tree
+		for _, name := range path[:len(path)-1] {
+			child, ok := n[name].(node)
+			if !ok {
+				child = node{}
+				n[name] = child
+			}
+			n = child
+		}
+		if _, isNode := n[path[len(path)-1]].(node); !isNode {
+			n[path[len(path)-1]] = "${" + text + "}"
+		}
+	}
+	var value func(n node) map[string]cty.Value
+	value = func(n node) map[string]cty.Value {
+		out := make(map[string]cty.Value, len(n))
+		for name, v := range n {
+			if child, ok := v.(node); ok {
+				out[name] = cty.ObjectVal(value(child))
+			} else {
+				out[name] = cty.StringVal(v.(string))
+			}
+		}
+		return out
+	}
+	child := ctx.NewChild()
+	child.Variables = value(tree)
+	return child
 }
 
 // hasRuntimeRef reports whether the expression refers to a runtime root

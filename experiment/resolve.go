@@ -155,13 +155,15 @@ func (r *resolver) errorf(expr hcl.Expression, summary, detail string, args ...a
 // number evaluates a number; ok is false when it is unknown or invalid.
 func (r *resolver) number(expr hcl.Expression, name string) (float64, bool) {
 	v, ok := r.value(expr)
-	if !ok || !v.IsKnown() {
+	if !ok {
 		return 0, false
 	}
-	if v.IsNull() {
+	if v.IsKnown() && v.IsNull() {
 		r.errorf(expr, "Invalid value for "+name, "The %s must be a number, not null.", name)
 		return 0, false
 	}
+	// An unknown value still has a type: count = trial.opt == "adam" is a
+	// bool for every trial, and that fails before any trial exists.
 	nv, err := convert.Convert(v, cty.Number)
 	if err != nil {
 		r.errorf(expr, "Invalid value for "+name, "The %s must be a number; this is %s.", name, v.Type().FriendlyName())
@@ -344,7 +346,14 @@ func (r *resolver) resources(task string, spec *ResourcesSpec) TaskResources {
 
 func (r *resolver) memory(expr hcl.Expression, name string) (int, bool) {
 	v, ok := r.value(expr)
-	if !ok || !v.IsKnown() {
+	if !ok {
+		return 0, false
+	}
+	if !v.IsKnown() {
+		if v.Type() != cty.String {
+			// Check that it is a number at all.
+			r.number(expr, name)
+		}
 		return 0, false
 	}
 	var mib float64

@@ -116,7 +116,9 @@ var waitForGPUSchema = &hcl.BodySchema{
 // filters.
 var experimentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$`)
 
-var deviceName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$`)
+// deviceName allows spaces in the model part: NVIDIA names its models
+// "NVIDIA H100 80GB HBM3", and Nomad matches on that name.
+var deviceName = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.() -]*[A-Za-z0-9_.()-])?)?$`)
 
 // Defaults that are not Nomad's or Ray Tune's own.
 const (

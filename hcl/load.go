@@ -60,6 +60,7 @@ func Load(filename string, src []byte, opts Options) (*experiment.Experiment, hc
 	}
 	l := &loader{parser: parser, sources: map[string][]byte{filename: src}}
 	exp, d := l.load(file, filename, opts)
+	explainReferences(d, l.ctx)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -70,6 +71,8 @@ func Load(filename string, src []byte, opts Options) (*experiment.Experiment, hc
 type loader struct {
 	parser  *hclparse.Parser
 	sources map[string][]byte
+	// ctx is the file's evaluation context once it is made.
+	ctx *hcl.EvalContext
 }
 
 var fileSchema = &hcl.BodySchema{
@@ -94,6 +97,11 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 		}
 	}
 	if len(expBlocks) == 0 {
+		if diags.HasErrors() {
+			// An experiment block with a missing label, or a misspelt one,
+			// has its own error already.
+			return nil, diags
+		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing experiment block",
@@ -111,7 +119,8 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 		})
 	}
 
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: Functions()}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: spaceOnlyFunctions(Functions())}
+	l.ctx = ctx
 	vars, d := l.variables(varBlocks, opts, ctx)
 	diags = append(diags, d...)
 	ctx.Variables["var"] = cty.ObjectVal(vars)
@@ -157,6 +166,9 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		block *hcl.Block
 		typ   cty.Type
 		def   *cty.Value
+		// hasDefault is true when a default is written, even one that
+		// failed (and was reported).
+		hasDefault bool
 	}
 	var diags hcl.Diagnostics
 	decl := map[string]*variable{}
@@ -188,6 +200,7 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 			}
 		}
 		if a, ok := content.Attributes["default"]; ok {
+			v.hasDefault = true
 			val, d := a.Expr.Value(nil)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
@@ -295,6 +308,8 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		if v := decl[name]; v.def != nil {
 			values[name] = *v.def
 			continue
+		} else if v.hasDefault {
+			continue
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -330,6 +345,59 @@ func parseVarValue(name, raw string, typ cty.Type) (cty.Value, *hcl.Diagnostic) 
 		Summary:  "Invalid value for variable",
 		Detail:   fmt.Sprintf("The option -var %s=%s is not a valid %s value: %s.", name, raw, typeexpr.TypeString(typ), diags[0].Summary),
 	}
+}
+
+// explainReferences rewrites HCL's generic diagnostics about references
+// to undeclared variables and locals ("This object does not have an
+// attribute named ...") and to Nomad's runtime variables where they are not
+// passed through, so that they say what is wrong.
+func explainReferences(diags hcl.Diagnostics, ctx *hcl.EvalContext) {
+	for _, d := range diags {
+		expr, ok := d.Expression.(*hclsyntax.ScopeTraversalExpr)
+		if !ok || d.Severity != hcl.DiagError || d.Subject == nil {
+			continue
+		}
+		tr := expr.Traversal
+		root := tr.RootName()
+		switch {
+		case d.Summary == "Unsupported attribute" && (root == "var" || root == "local") && len(tr) >= 2:
+			attr, ok := tr[1].(hcl.TraverseAttr)
+			// Only when the missing attribute is the name itself: var.x.y,
+			// where x exists but has no y, is another error.
+			if !ok || *d.Subject != attr.SrcRange || ctx == nil {
+				continue
+			}
+			var declared []string
+			if obj, ok := ctx.Variables[root]; ok && obj.Type().IsObjectType() {
+				for name := range obj.Type().AttributeTypes() {
+					declared = append(declared, name)
+				}
+				sort.Strings(declared)
+			}
+			if root == "var" {
+				d.Summary = "Reference to undeclared input variable"
+				d.Detail = fmt.Sprintf("No variable named %q is declared%s. Declare it with a block such as variable %q { default = ... }.", attr.Name, suggest(attr.Name, declared), attr.Name)
+			} else {
+				d.Summary = "Reference to undeclared local value"
+				d.Detail = fmt.Sprintf("No local value named %q is declared%s. Declare it in a locals block.", attr.Name, suggest(attr.Name, declared))
+			}
+		case d.Summary == "Unknown variable" && experiment.IsRuntimeRoot(root):
+			d.Detail = fmt.Sprintf("%s is one of Nomad's runtime variables (as are attr, node, meta, device, env and NOMAD_*), which Nomad fills in where a trial runs: they can be used only inside strings, such as \"${%s}\", in a task's command, args, env and config, and in constraints.", root, exprText(tr))
+		}
+	}
+}
+
+// exprText writes a traversal of attribute steps as it reads in a file.
+func exprText(tr hcl.Traversal) string {
+	text := tr.RootName()
+	for _, step := range tr[1:] {
+		attr, ok := step.(hcl.TraverseAttr)
+		if !ok {
+			break
+		}
+		text += "." + attr.Name
+	}
+	return text
 }
 
 func rangePtr(r hcl.Range) *hcl.Range {
@@ -481,12 +549,22 @@ func noTrialRefs(expr hcl.Expression, what, why string) *hcl.Diagnostic {
 }
 
 // suggest returns ` (did you mean "x"?)` when a name is close to one of
-// the candidates.
+// the candidates, or when one starts with the other ("minimize" for
+// "min").
 func suggest(name string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestDist {
+		// A one-letter name is as close to every other short name.
+		if d := editDistance(name, c); d < bestDist && d < len(name) {
 			best, bestDist = c, d
+		}
+	}
+	if best == "" && len(name) >= 3 {
+		for _, c := range candidates {
+			if len(c) >= 3 && (strings.HasPrefix(name, c) || strings.HasPrefix(c, name)) {
+				best = c
+				break
+			}
 		}
 	}
 	if best == "" {

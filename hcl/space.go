@@ -39,6 +39,24 @@ func distributionFunctions() map[string]function.Function {
 	}
 }
 
+// spaceOnlyFunctions stand in for the distribution functions outside the
+// space block, so that `cpu = uniform(0, 1)` says where uniform belongs
+// instead of that no such function exists.
+func spaceOnlyFunctions(funcs map[string]function.Function) map[string]function.Function {
+	for name := range distributionFunctions() {
+		if _, taken := funcs[name]; taken {
+			continue
+		}
+		funcs[name] = function.New(&function.Spec{
+			VarParam: &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowNull: true, AllowUnknown: true, AllowDynamicType: true, AllowMarked: true},
+			Type: func([]cty.Value) (cty.Type, error) {
+				return cty.NilType, fmt.Errorf("%s is a search space function, so it can be used only inside the space block: define a parameter there, such as x = %s(...), and refer to it here as trial.x", name, name)
+			},
+		})
+	}
+	return funcs
+}
+
 func rangeFunc(kind experiment.Kind, params []function.Parameter, varParam *function.Parameter) function.Function {
 	return function.New(&function.Spec{
 		Description: fmt.Sprintf("Samples a parameter with Ray Tune's %s.", kind),

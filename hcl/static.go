@@ -114,11 +114,16 @@ func (s *static) integer(a *hcl.Attribute, lo, hi int64) (int64, bool) {
 		s.fail(a, "Invalid value for "+a.Name, "%s must be a whole number; got %s.", a.Name, experiment.FormatNumber(f))
 		return 0, false
 	}
-	if f < float64(lo) || f > float64(hi) {
-		if hi == math.MaxInt32 || hi == math.MaxInt64 {
-			s.fail(a, "Invalid value for "+a.Name, "%s must be at least %d; got %s.", a.Name, lo, experiment.FormatNumber(f))
-		} else {
+	// float64(math.MaxInt64) is 2^63, one past the largest int64.
+	tooBig := f > float64(hi) || hi == math.MaxInt64 && f >= float64(hi)
+	if f < float64(lo) || tooBig {
+		switch {
+		case hi != math.MaxInt32 && hi != math.MaxInt64:
 			s.fail(a, "Invalid value for "+a.Name, "%s must be between %d and %d; got %s.", a.Name, lo, hi, experiment.FormatNumber(f))
+		case tooBig:
+			s.fail(a, "Invalid value for "+a.Name, "%s must be at most %d; got %s.", a.Name, hi, experiment.FormatNumber(f))
+		default:
+			s.fail(a, "Invalid value for "+a.Name, "%s must be at least %d; got %s.", a.Name, lo, experiment.FormatNumber(f))
 		}
 		return 0, false
 	}

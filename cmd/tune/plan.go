@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/nomad-tune/tune/driver/local"
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/planner"
+)
+
+const planUsage = `
+Usage: tune plan [options] FILE
+
+  Shows what the experiment would run, without running anything: every
+  trial with its parameters and resources, how many trials run at once on
+  the target and what limits that, and which trials can never run there
+  and why.
+
+  The target is this machine. Its CPUs, memory and GPUs (through NVML) are
+  detected; -local-cpus, -local-gpus and -local-memory override them, as
+  ray.init(num_cpus=, num_gpus=) does.
+
+  Exit status: 0 when every trial can run; 2 when the plan is runnable but
+  some trials can never run on the target; 1 when the file is invalid or no
+  trial can run at all.
+`
+
+// shownTrials is how many trials the text output lists; -json lists all.
+const shownTrials = 20
+
+func runPlan(env *cliEnv, args []string) int {
+	fs := newFlagSet("plan", planUsage, env.stderr)
+	var vf varFlags
+	vf.register(fs)
+	asJSON := fs.Bool("json", false, "Print the plan as JSON, with every trial.")
+	allTrials := fs.Bool("trials", false, "List every trial, not only the first "+fmt.Sprint(shownTrials)+".")
+	cpus := fs.Float64("local-cpus", 0, "CPUs of this machine to use (default: all).")
+	gpus := fs.Int("local-gpus", 0, "GPUs of this machine to use, declared when NVML cannot see them (default: detected).")
+	var memory sizeFlag
+	fs.Var(&memory, "local-memory", "Memory of this machine to use, in MiB or with units such as 16GiB (default: all).")
+	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return exitError
+	}
+	logger := newLogger(env, *logLevel)
+
+	parser := hclparse.NewParser()
+	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
+	if diags.HasErrors() {
+		printDiags(env.stderr, parser, diags)
+		return exitError
+	}
+	capacity, err := local.DetectCapacity(local.CapacityOptions{CPUs: *cpus, GPUs: *gpus, MemoryMiB: memory.mib, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
+		return exitError
+	}
+	plan, d := planner.Build(exp, trials, capacity)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		printDiags(env.stderr, parser, diags)
+		return exitError
+	}
+	printDiags(env.stderr, parser, diags)
+	if *asJSON {
+		writeJSON(env.stdout, plan)
+	} else {
+		printPlan(env.stdout, exp, plan, *allTrials)
+	}
+	switch {
+	case plan.Runnable == 0:
+		if *asJSON {
+			fmt.Fprintf(env.stderr, "tune plan: no trial of %q can run on %s\n", plan.Experiment, plan.Target)
+		}
+		return exitError
+	case plan.Runnable < plan.NumTrials:
+		return exitPartial
+	}
+	return exitOK
+}
+
+func newLogger(env *cliEnv, level string) hclog.Logger {
+	if v := env.getenv("TUNE_LOG_LEVEL"); v != "" && level == "warn" {
+		level = v
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "tune", Level: hclog.LevelFromString(level), Output: env.stderr})
+}
+
+func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all bool) {
+	fmt.Fprintf(w, "Experiment %q (%s)\n", p.Experiment, p.File)
+	if p.Description != "" {
+		fmt.Fprintf(w, "  %s\n", p.Description)
+	}
+	search := fmt.Sprintf("%d trials", p.NumTrials)
+	if p.GridPoints > 1 || p.NumSamples > 1 {
+		search = fmt.Sprintf("%d grid points × %d samples = %d trials", p.GridPoints, p.NumSamples, p.NumTrials)
+	}
+	fmt.Fprintf(w, "  Search:  %s, seed %d\n", search, p.Seed)
+	if p.Metric != "" {
+		fmt.Fprintf(w, "  Metric:  %s (%s)\n", p.Metric, p.Mode)
+	}
+	fmt.Fprintf(w, "  Target:  %s\n", describeCapacity(p))
+
+	fmt.Fprintln(w, "\nResources per trial:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  TRIALS\tAT ONCE ALONE\t \tRESOURCES\t")
+	for _, s := range p.Shapes {
+		alone := fmt.Sprint(s.AtOnce)
+		if s.Never != "" {
+			alone = "never"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t \t%s\t\n", s.Trials, alone, s.Text)
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(w, "\nAt once: %s\n", atOnceText(p))
+
+	if len(p.Never) > 0 {
+		fmt.Fprintf(w, "\nCan never run on %s (%d trials):\n", p.Target, p.NumTrials-p.Runnable)
+		for _, n := range p.Never {
+			fmt.Fprintf(w, "  %s\n    %s\n", n.Reason, n.Shape)
+			fmt.Fprintf(w, "    trials: %s\n", idList(n.TrialIDs, 6))
+		}
+	}
+
+	printTrials(w, exp, p, all)
+
+	fmt.Fprintln(w)
+	switch {
+	case p.Runnable == 0:
+		fmt.Fprintf(w, "Plan: none of the %d trials can run on %s.\n", p.NumTrials, p.Target)
+	case p.Runnable < p.NumTrials:
+		fmt.Fprintf(w, "Plan: %d of %d trials can run, %d at a time; %d can never run on %s.\n",
+			p.Runnable, p.NumTrials, p.AtOnce, p.NumTrials-p.Runnable, p.Target)
+	default:
+		fmt.Fprintf(w, "Plan: %d trials, %d at a time.\n", p.NumTrials, p.AtOnce)
+	}
+}
+
+func atOnceText(p *planner.Plan) string {
+	return p.LimitDetail
+}
+
+func describeCapacity(p *planner.Plan) string {
+	c := p.Capacity
+	gpus := "no GPUs"
+	if c.GPUs > 0 {
+		gpus = fmt.Sprintf("%d GPUs", c.GPUs)
+	}
+	nodes := "1 node"
+	if c.Nodes != 1 {
+		nodes = fmt.Sprintf("%d nodes", c.Nodes)
+	}
+	return fmt.Sprintf("%s — %s, %s CPUs, %s memory, %s", p.Target, nodes, experiment.FormatNumber(c.CPUCores), formatMiB(c.MemoryMiB), gpus)
+}
+
+func formatMiB(mib int64) string {
+	if mib >= 1024 {
+		return fmt.Sprintf("%.1f GiB", float64(mib)/1024)
+	}
+	return fmt.Sprintf("%d MiB", mib)
+}
+
+func idList(ids []string, max int) string {
+	if len(ids) <= max {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s, ... and %d more", strings.Join(ids[:max], ", "), len(ids)-max)
+}
+
+func printTrials(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all bool) {
+	n := len(p.Trials)
+	if !all && n > shownTrials {
+		n = shownTrials
+	}
+	fmt.Fprintln(w, "\nTrials:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := []string{"  TRIAL"}
+	for _, param := range exp.Space.Params {
+		header = append(header, param.Name)
+	}
+	header = append(header, "RESOURCES")
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, t := range p.Trials[:n] {
+		row := []string{"  " + t.ID}
+		for _, param := range exp.Space.Params {
+			row = append(row, formatParam(t.Params[param.Name]))
+		}
+		res := t.Resources.String()
+		if !t.Runnable {
+			res += "  (never runs here)"
+		}
+		row = append(row, res)
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	_ = tw.Flush()
+	if n < len(p.Trials) {
+		fmt.Fprintf(w, "  ... and %d more (tune plan -trials lists all; -json gives every trial)\n", len(p.Trials)-n)
+	}
+}
+
+func formatParam(v any) string {
+	switch x := v.(type) {
+	case float64:
+		// Six significant digits read well in a table; -json keeps all.
+		return fmt.Sprintf("%.6g", x)
+	case string:
+		return x
+	default:
+		return fmt.Sprint(x)
+	}
+}

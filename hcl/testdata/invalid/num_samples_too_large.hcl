@@ -1,0 +1,7 @@
+# want: 3: Invalid value for num_samples: num_samples must be at most 2147483647; got 1e+10
+experiment "many" {
+  num_samples = 1e10
+  task "train" {
+    command = "python3"
+  }
+}

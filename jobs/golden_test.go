@@ -1,0 +1,114 @@
+package jobs_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/nomad/api"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/experiment"
+	tunehcl "github.com/nomad-tune/tune/hcl"
+	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/planner"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata from the compiled jobs")
+
+// goldenCases compile one trial of an experiment file in testdata each;
+// the job, as indented JSON, must equal testdata/<name>.golden.
+var goldenCases = []struct {
+	name  string
+	file  string
+	trial int
+	opts  jobs.Options
+}{
+	{name: "single_cpu", file: "single_cpu.hcl", trial: 1, opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "fractional_cpu", file: "fractional_cpu.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "gpu", file: "gpu.hcl", trial: 0, opts: jobs.Options{MHzPerCore: 3000}},
+	{name: "no_gpu", file: "gpu.hcl", trial: 1, opts: jobs.Options{MHzPerCore: 3000}},
+	{name: "gang", file: "gang.hcl", opts: jobs.Options{MHzPerCore: 2000}},
+	{name: "strict_pack", file: "strict_pack.hcl", opts: jobs.Options{MHzPerCore: 2000}},
+	{name: "strict_spread", file: "strict_spread.hcl", opts: jobs.Options{MHzPerCore: 2000}},
+	{name: "docker", file: "docker.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "trial_timeout", file: "trial_timeout.hcl", opts: jobs.Options{MHzPerCore: 1000}},
+	{name: "restarts", file: "restarts.hcl", opts: jobs.Options{MHzPerCore: 2400, Attempt: 1}},
+	{name: "devices", file: "devices.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, trials := load(t, filepath.Join("testdata", tc.file))
+			require.Less(t, tc.trial, len(trials), "the file has too few trials for this case")
+			job, diags := jobs.Compile(e, trials[tc.trial], tc.opts)
+			require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
+			got := jobJSON(t, job)
+
+			golden := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run `go test ./jobs -update` to write the golden file")
+			require.Equal(t, string(want), string(got), "the compiled job differs from %s; if the change is intended, run `go test ./jobs -update`", golden)
+		})
+	}
+}
+
+// TestGoldenSurviveCanonicalize checks that Nomad's own defaulting, which
+// runs on every job the API client registers, keeps what tune set: the
+// retry, restart and timeout policies are the reason the fields are set.
+func TestGoldenSurviveCanonicalize(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, trials := load(t, filepath.Join("testdata", tc.file))
+			job, diags := jobs.Compile(e, trials[tc.trial], tc.opts)
+			require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
+			job.Canonicalize()
+			for _, tg := range job.TaskGroups {
+				require.Equal(t, 0, *tg.ReschedulePolicy.Attempts, "group %s reschedules", *tg.Name)
+				require.False(t, *tg.ReschedulePolicy.Unlimited, "group %s reschedules", *tg.Name)
+				require.Equal(t, e.Failure.Restarts, *tg.RestartPolicy.Attempts, "group %s restarts", *tg.Name)
+				require.Equal(t, api.RestartPolicyModeFail, *tg.RestartPolicy.Mode)
+				if e.Stop.TrialTimeout > 0 {
+					require.Equal(t, e.Stop.TrialTimeout, *tg.MaxRunDuration)
+				} else {
+					require.Nil(t, tg.MaxRunDuration)
+				}
+			}
+		})
+	}
+}
+
+func load(t *testing.T, file string) (*experiment.Experiment, []*planner.Trial) {
+	t.Helper()
+	e, diags := tunehcl.LoadFile(file, tunehcl.Options{})
+	require.False(t, diags.HasErrors(), "load %s: %s", file, diagText(diags))
+	trials, diags := planner.Trials(e)
+	require.False(t, diags.HasErrors(), "trials of %s: %s", file, diagText(diags))
+	return e, trials
+}
+
+func jobJSON(t *testing.T, job *api.Job) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(job))
+	return b.Bytes()
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	if len(diags) == 0 {
+		return "no diagnostics"
+	}
+	return diags.Error()
+}

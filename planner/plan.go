@@ -1,0 +1,211 @@
+package planner
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nomad-tune/tune/experiment"
+)
+
+// Plan is what `tune plan` shows and `tune apply` executes: the trials,
+// what each asks for, how many run at once on the target and why, and
+// which can never run. Building it has no side effects.
+type Plan struct {
+	Experiment  string `json:"experiment"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	Target      string `json:"target"`
+	Metric      string `json:"metric,omitempty"`
+	Mode        string `json:"mode,omitempty"`
+	Seed        uint64 `json:"seed"`
+
+	GridPoints          int `json:"grid_points"`
+	NumSamples          int `json:"num_samples"`
+	NumTrials           int `json:"num_trials"`
+	MaxConcurrentTrials int `json:"max_concurrent_trials"`
+
+	Capacity Totals `json:"capacity"`
+
+	// AtOnce is how many trials run at the same time when the experiment
+	// starts on the empty target; Limit and LimitDetail say what bounds it.
+	AtOnce      int    `json:"at_once"`
+	Limit       Limit  `json:"limit"`
+	LimitDetail string `json:"limit_detail"`
+
+	// Shapes groups the trials by what they ask for, largest group first.
+	Shapes []ShapePlan `json:"shapes"`
+	// Runnable counts the trials that fit the target when it is empty.
+	Runnable int `json:"runnable"`
+	// Never lists the trials that can never run here, grouped by reason.
+	Never []NeverRuns `json:"never,omitempty"`
+
+	Trials []PlannedTrial `json:"trials"`
+}
+
+// ShapePlan is one distinct resource request and the trials that make it.
+type ShapePlan struct {
+	Resources *experiment.Shape `json:"resources"`
+	Text      string            `json:"text"`
+	Trials    int               `json:"trials"`
+	// AtOnce is how many trials of this shape alone would run at once.
+	AtOnce int `json:"at_once"`
+	// Never is why trials of this shape can never run; empty when they can.
+	Never string `json:"never,omitempty"`
+}
+
+// NeverRuns is a set of trials that no node of the target can hold, even
+// when it is empty.
+type NeverRuns struct {
+	Reason   string   `json:"reason"`
+	Shape    string   `json:"shape"`
+	TrialIDs []string `json:"trial_ids"`
+}
+
+// PlannedTrial is one trial in the plan.
+type PlannedTrial struct {
+	ID        string            `json:"id"`
+	Index     int               `json:"index"`
+	Params    map[string]any    `json:"params"`
+	Resources *experiment.Shape `json:"resources"`
+	Runnable  bool              `json:"runnable"`
+	Never     string            `json:"never,omitempty"`
+}
+
+// Build plans the experiment's trials on the capacity. Diagnostics are
+// what the target cannot accept at all (such as a fractional GPU on Nomad);
+// trials that merely do not fit are part of the plan, not errors.
+func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.Diagnostics) {
+	p := &Plan{
+		Experiment:          e.Name,
+		Description:         e.Description,
+		File:                e.Filename,
+		Target:              c.Target,
+		Metric:              e.Metric,
+		Mode:                string(e.Mode),
+		Seed:                e.Seed,
+		GridPoints:          e.Space.GridPoints(),
+		NumSamples:          e.NumSamples,
+		NumTrials:           len(trials),
+		MaxConcurrentTrials: e.MaxConcurrentTrials,
+		Capacity:            c.Totals(),
+	}
+	diags := targetDiags(trials, c)
+
+	// Shapes are compared by key: trials whose expressions depend on the
+	// trial get their own *Shape values even when they ask for the same.
+	type shapeInfo struct {
+		plan  *ShapePlan
+		never *Unfit
+	}
+	byKey := map[string]*shapeInfo{}
+	var order []string
+	shapes := make([]*experiment.Shape, len(trials))
+	keys := make([]string, len(trials))
+	keyOf := map[*experiment.Shape]string{}
+	for i, t := range trials {
+		key, ok := keyOf[t.Shape]
+		if !ok {
+			key = t.Shape.Key()
+			keyOf[t.Shape] = key
+		}
+		keys[i] = key
+		info, ok := byKey[key]
+		if !ok {
+			info = &shapeInfo{plan: &ShapePlan{Resources: t.Shape, Text: t.Shape.String()}}
+			info.never = c.FitsEmpty(t.Shape, e.Placement)
+			if info.never != nil {
+				info.plan.Never = info.never.Reason()
+			}
+			byKey[key] = info
+			order = append(order, key)
+		}
+		info.plan.Trials++
+		// Reuse one pointer per shape so AtOnce's cache hits.
+		shapes[i] = info.plan.Resources
+	}
+
+	never := map[string]*NeverRuns{}
+	var neverOrder []string
+	var runnable []*experiment.Shape
+	p.Trials = make([]PlannedTrial, len(trials))
+	for i, t := range trials {
+		info := byKey[keys[i]]
+		p.Trials[i] = PlannedTrial{ID: t.ID, Index: t.Index, Params: t.Params(&e.Space), Resources: t.Shape, Runnable: info.never == nil}
+		if info.never == nil {
+			p.Runnable++
+			runnable = append(runnable, shapes[i])
+			continue
+		}
+		p.Trials[i].Never = info.plan.Never
+		key := info.plan.Never + "\x00" + info.plan.Text
+		nr, ok := never[key]
+		if !ok {
+			nr = &NeverRuns{Reason: info.plan.Never, Shape: info.plan.Text}
+			never[key] = nr
+			neverOrder = append(neverOrder, key)
+		}
+		nr.TrialIDs = append(nr.TrialIDs, t.ID)
+	}
+	for _, key := range neverOrder {
+		p.Never = append(p.Never, *never[key])
+	}
+
+	for _, key := range order {
+		info := byKey[key]
+		if info.never == nil {
+			alone := make([]*experiment.Shape, info.plan.Trials)
+			for i := range alone {
+				alone[i] = info.plan.Resources
+			}
+			info.plan.AtOnce = AtOnce(c, alone, e.Placement, e.MaxConcurrentTrials).Count
+		}
+		p.Shapes = append(p.Shapes, *info.plan)
+	}
+	sort.SliceStable(p.Shapes, func(i, j int) bool { return p.Shapes[i].Trials > p.Shapes[j].Trials })
+
+	res := AtOnce(c, runnable, e.Placement, e.MaxConcurrentTrials)
+	p.AtOnce, p.Limit, p.LimitDetail = res.Count, res.Limit, res.Detail
+	if p.Runnable == 0 {
+		p.AtOnce, p.LimitDetail = 0, "no trial can run on this target"
+	}
+	return p, diags
+}
+
+// targetDiags reports requests the target cannot express at all, once
+// per source location.
+func targetDiags(trials []*Trial, c *Capacity) hcl.Diagnostics {
+	if c.FractionalGPUs {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	seen := map[*experiment.Shape]bool{}
+	reported := map[string]bool{}
+	for _, t := range trials {
+		if seen[t.Shape] {
+			continue
+		}
+		seen[t.Shape] = true
+		for _, g := range t.Shape.Groups {
+			for _, task := range g.Tasks {
+				if task.GPU <= 0 || task.GPU == float64(int(task.GPU)) {
+					continue
+				}
+				key := task.GPURange.String()
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Fractional GPU on a target with whole devices",
+					Detail: fmt.Sprintf("Trial %s asks for gpu = %s, but %s hands out whole devices only (Nomad devices cannot be shared). Ask for a whole number of GPUs, or run on the local target, where trials can share a GPU.",
+						t.ID, experiment.FormatNumber(task.GPU), c.Target),
+					Subject: task.GPURange.Ptr(),
+				})
+			}
+		}
+	}
+	return diags
+}

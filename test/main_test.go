@@ -1,0 +1,77 @@
+package test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// tuneBin is the binary under test, built once for the package.
+var tuneBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tune-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tuneBin = filepath.Join(dir, "tune")
+	if runtime.GOOS == "windows" {
+		tuneBin += ".exe"
+	}
+	build := exec.Command("go", "build", "-o", tuneBin, "../cmd/tune")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building tune:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the binary.
+type result struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+// tune runs the binary with args in dir (the repository root when empty).
+func tune(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(tuneBin, args...)
+	if dir == "" {
+		dir = ".."
+	}
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running tune %v: %v", args, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// writeFile writes an experiment file into a fresh folder and returns its
+// path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
