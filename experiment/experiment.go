@@ -100,9 +100,9 @@ type Experiment struct {
 	// written.
 	Sources map[string][]byte
 
-	// staticShape is the one shape of every trial when no resource
-	// expression refers to the trial (see PrepareShapes).
-	staticShape *Shape
+	// shapes memoises resolved shapes (see PrepareShapes); nil resolves
+	// every trial afresh.
+	shapes *shapeMemo
 }
 
 // Failure is the retry policy for failed trials.

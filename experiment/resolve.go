@@ -3,7 +3,11 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -16,12 +20,30 @@ import (
 // it reports every error that does not depend on the values and fills
 // unknowns with defaults.
 //
-// When no resource expression refers to the trial, the shape is computed
-// once and shared: callers must not modify it.
+// Trials whose values agree on every parameter the template reads share
+// one *Shape (see PrepareShapes): callers must not modify it.
 func (e *Experiment) ResolveShape(tv TrialVars) (*Shape, hcl.Diagnostics) {
-	if e.staticShape != nil {
-		return e.staticShape, nil
+	m := e.shapes
+	if m == nil || tv.ID == "" {
+		return e.resolveShape(tv)
 	}
+	key := m.key(tv.Values)
+	m.mu.Lock()
+	hit, ok := m.cache[key]
+	m.mu.Unlock()
+	if ok {
+		return hit.shape, hit.diags
+	}
+	shape, diags := e.resolveShape(tv)
+	m.mu.Lock()
+	if len(m.cache) < maxShapeMemo {
+		m.cache[key] = memoShape{shape, diags}
+	}
+	m.mu.Unlock()
+	return shape, diags
+}
+
+func (e *Experiment) resolveShape(tv TrialVars) (*Shape, hcl.Diagnostics) {
 	ctx := e.TrialContext(tv)
 	r := resolver{e: e, ctx: ctx}
 	shape := &Shape{Groups: make([]GroupShape, 0, len(e.Groups))}
@@ -44,10 +66,61 @@ func (e *Experiment) ResolveShape(tv TrialVars) (*Shape, hcl.Diagnostics) {
 	return shape, r.diags
 }
 
-// PrepareShapes resolves the resource template once when no part of it
-// depends on the trial, so that ResolveShape can share that one shape; it
-// returns the diagnostics of that resolution (with unknown trial values when
-// the template does depend on the trial). The loader calls it after
+// maxShapeMemo bounds the memo: a template that reads a continuous
+// parameter has a shape per trial, and memoising those would only cost
+// memory.
+const maxShapeMemo = 4096
+
+// shapeMemo remembers resolved shapes by the values of the parameters the
+// resource template reads, so 100,000 trials over a few grid values
+// evaluate the template a few times, and equal shapes share one value.
+type shapeMemo struct {
+	// params are the indices of the parameters the template reads.
+	params []int
+	mu     sync.Mutex
+	cache  map[string]memoShape
+}
+
+type memoShape struct {
+	shape *Shape
+	diags hcl.Diagnostics
+}
+
+func (m *shapeMemo) key(vals []cty.Value) string {
+	var b strings.Builder
+	for _, i := range m.params {
+		v := vals[i]
+		switch {
+		case !v.IsKnown() || v.IsNull():
+			b.WriteString("?")
+		case v.Type() == cty.String:
+			b.WriteString("s")
+			b.WriteString(v.AsString())
+		case v.Type() == cty.Number:
+			// Decimal text of a big.Float is slow; the exact binary form
+			// is fast and just as distinct.
+			b.WriteString("n")
+			bf := v.AsBigFloat()
+			if f, acc := bf.Float64(); acc == big.Exact {
+				b.WriteString(strconv.FormatFloat(f, 'b', -1, 64))
+			} else {
+				b.WriteString(bf.Text('p', 0))
+			}
+		case v.Type() == cty.Bool:
+			b.WriteString("b")
+			b.WriteString(strconv.FormatBool(v.True()))
+		default:
+			b.WriteString(v.GoString())
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// PrepareShapes checks the resource template with unknown trial values,
+// returning what fails for every trial, and sets up the shape memo: the
+// template is memoised on the parameters it reads, unless it reads the
+// trial's id or index or the whole trial object. The loader calls it after
 // decoding.
 func (e *Experiment) PrepareShapes() hcl.Diagnostics {
 	var exprs []hcl.Expression
@@ -70,12 +143,51 @@ func (e *Experiment) PrepareShapes() hcl.Diagnostics {
 			}
 		}
 	}
-	e.staticShape = nil
-	shape, diags := e.ResolveShape(e.UnknownTrial())
-	if !ReferencesTrial(exprs...) && !diags.HasErrors() {
-		e.staticShape = shape
+	e.shapes = nil
+	_, diags := e.resolveShape(e.UnknownTrial())
+	if params, ok := e.paramsRead(exprs); ok && !diags.HasErrors() {
+		e.shapes = &shapeMemo{params: params, cache: map[string]memoShape{}}
 	}
 	return diags
+}
+
+// paramsRead lists the parameters the expressions read through
+// trial.<name>; ok is false when they read anything else of the trial.
+func (e *Experiment) paramsRead(exprs []hcl.Expression) ([]int, bool) {
+	read := map[int]bool{}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, tr := range expr.Variables() {
+			if tr.RootName() != "trial" {
+				continue
+			}
+			if len(tr) < 2 {
+				return nil, false
+			}
+			attr, ok := tr[1].(hcl.TraverseAttr)
+			if !ok {
+				return nil, false
+			}
+			found := false
+			for i, p := range e.Space.Params {
+				if p.Name == attr.Name {
+					read[i], found = true, true
+				}
+			}
+			if !found {
+				return nil, false
+			}
+		}
+	}
+	params := make([]int, 0, len(read))
+	for i := range e.Space.Params {
+		if read[i] {
+			params = append(params, i)
+		}
+	}
+	return params, true
 }
 
 // TaskSpec is one task of a trial with every expression evaluated.

@@ -1,7 +1,11 @@
 package planner
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -41,7 +45,7 @@ type Plan struct {
 	// Never lists the trials that can never run here, grouped by reason.
 	Never []NeverRuns `json:"never,omitempty"`
 
-	Trials []PlannedTrial `json:"trials"`
+	Trials []PlannedTrial `json:"trials,omitempty"`
 }
 
 // ShapePlan is one distinct resource request and the trials that make it.
@@ -208,4 +212,53 @@ func targetDiags(trials []*Trial, c *Capacity) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// WriteJSON writes the plan as one JSON object, the same as
+// json.Marshal(p) would give but streamed: the trials, which are most of it,
+// are written one a line, and each distinct shape is encoded once.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	head := *p
+	head.Trials = nil
+	b, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Drop the closing brace to append the trials.
+	b = bytes.TrimSuffix(bytes.TrimRight(b, "\n"), []byte("}"))
+	b = bytes.TrimRight(b, "\n ")
+	bw.Write(b)
+	bw.WriteString(",\n  \"trials\": [")
+	shapes := map[*experiment.Shape][]byte{}
+	for i := range p.Trials {
+		t := &p.Trials[i]
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		res, ok := shapes[t.Resources]
+		if !ok {
+			if res, err = json.Marshal(t.Resources); err != nil {
+				return err
+			}
+			shapes[t.Resources] = res
+		}
+		params, err := json.Marshal(t.Params)
+		if err != nil {
+			return err
+		}
+		id, _ := json.Marshal(t.ID)
+		fmt.Fprintf(bw, `{"id":%s,"index":%d,"params":%s,"resources":%s,"runnable":%t`, id, t.Index, params, res, t.Runnable)
+		if t.Never != "" {
+			never, _ := json.Marshal(t.Never)
+			fmt.Fprintf(bw, `,"never":%s`, never)
+		}
+		bw.WriteByte('}')
+	}
+	if len(p.Trials) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }

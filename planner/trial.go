@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -163,8 +165,24 @@ func trialID(h interface {
 
 // valueText is a canonical text of a value, for IDs and display.
 func valueText(v cty.Value) string {
-	if v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+	if !v.IsKnown() || v.IsNull() {
+		return "null"
+	}
+	switch v.Type() {
+	case cty.String:
 		return v.AsString()
+	case cty.Bool:
+		return strconv.FormatBool(v.True())
+	case cty.Number:
+		// The same text JSON gives, without the detour through it.
+		bf := v.AsBigFloat()
+		if bf.IsInt() {
+			if i, acc := bf.Int64(); acc == big.Exact {
+				return strconv.FormatInt(i, 10)
+			}
+		}
+		f, _ := bf.Float64()
+		return strconv.FormatFloat(f, 'g', -1, 64)
 	}
 	b, err := json.Marshal(experiment.GoValue(v))
 	if err != nil {

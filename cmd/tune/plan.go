@@ -74,7 +74,10 @@ func runPlan(env *cliEnv, args []string) int {
 	}
 	printDiags(env.stderr, parser, diags)
 	if *asJSON {
-		writeJSON(env.stdout, plan)
+		if err := plan.WriteJSON(env.stdout); err != nil {
+			fmt.Fprintf(env.stderr, "tune plan: writing the plan: %v\n", err)
+			return exitError
+		}
 	} else {
 		printPlan(env.stdout, exp, plan, *allTrials)
 	}
