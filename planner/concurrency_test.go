@@ -138,20 +138,20 @@ func TestAtOnce(t *testing.T) {
 			c:      cluster(3, 4, 65536, 0),
 			shapes: repeat(10, single(3, 300, 0)),
 			count:  3, limit: LimitCapacity,
-			detail: "3 at once: CPU (12 cores / 3 per trial); no node has 3.0 free CPU cores (largest: 1)",
+			detail: "3 at once: CPU (12 cores / 3 per trial); no node has 3 free CPUs (largest: 1)",
 		},
 		{
 			name:      "strict_spread leaves a node that one allocation cannot use alone",
 			c:         cluster(3, 64, 65536, 0),
 			shapes:    repeat(100, shape(group("worker", 2, task(1, 300, 0)))),
 			placement: experiment.PlacementStrictSpread,
-			count:     64, limit: LimitCapacity, detail: "64 at once: CPU (192 cores / 2 per trial); no node has 1.0 free CPU cores (largest: 0) after placing 1 of 2 allocations, with 1 node ruled out by strict_spread",
+			count:     64, limit: LimitCapacity, detail: "64 at once: CPU (192 cores / 2 per trial); no node has 1 free CPUs (largest: 0) after placing 1 of 2 allocations, with 1 node ruled out by strict_spread",
 		},
 		{
 			name:   "a large trial waits while smaller ones behind it start",
 			c:      laptop(0),
 			shapes: []*experiment.Shape{single(3, 300, 0), single(2, 300, 0), single(1, 300, 0), single(0.5, 300, 0)},
-			count:  2, limit: LimitCapacity, detail: "2 at once: CPU (4 cores / 2 per trial); no node has 2.0 free CPU cores (largest: 1)",
+			count:  2, limit: LimitCapacity, detail: "2 at once: CPU (4 cores / 2 per trial); no node has 2 free CPUs (largest: 1)",
 		},
 		{
 			name:   "trials that can never run are not the limit",

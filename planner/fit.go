@@ -958,7 +958,7 @@ func (f *fitter) exhaustedReason(u *Unfit, gp *groupPlan, cands []int) string {
 	case !cpuFit:
 		u.Dimension = "cpu"
 		need := float64(gp.cpu)/float64(spc) + float64(gp.cores)
-		return fmt.Sprintf("no node has %.1f free CPU cores (largest: %s)", need, formatCores(largestCPU, spc))
+		return fmt.Sprintf("no node has %s free CPUs (largest: %s)", experiment.FormatNumber(math.Round(need*100)/100), formatCores(largestCPU, spc))
 	case !memFit:
 		u.Dimension = "memory"
 		return fmt.Sprintf("no node has %d MiB free memory (largest: %d MiB)", gp.mem, max(largestMem, 0))
@@ -1053,7 +1053,7 @@ func (f *fitter) packReason(u *Unfit, cands []int) {
 		u.reason = fmt.Sprintf("strict_pack needs %d cores on one node (largest: %d)", cores, largestCores)
 	case !cpuFit:
 		u.Dimension = "cpu"
-		u.reason = fmt.Sprintf("strict_pack needs %.1f CPU cores on one node (largest: %s)", float64(cpu)/float64(spc)+float64(cores), formatCores(largestCPU, spc))
+		u.reason = fmt.Sprintf("strict_pack needs %s CPUs on one node (largest: %s)", experiment.FormatNumber(math.Round((float64(cpu)/float64(spc)+float64(cores))*100)/100), formatCores(largestCPU, spc))
 	case mem > largestMem:
 		u.Dimension = "memory"
 		u.reason = fmt.Sprintf("strict_pack needs %d MiB memory on one node (largest: %d MiB)", mem, largestMem)

@@ -170,7 +170,7 @@ func TestFitUnfit(t *testing.T) {
 			name:      "a trial asking for more CPU than any node has",
 			c:         cluster(2, 32, 262144, 0),
 			shape:     single(64, 1024, 0),
-			reason:    "no node has 64.0 free CPU cores (largest: 32)",
+			reason:    "no node has 64 free CPUs (largest: 32)",
 			group:     "trial",
 			exhausted: map[string]int{"cpu": 2},
 			dimension: "cpu",
@@ -206,7 +206,7 @@ func TestFitUnfit(t *testing.T) {
 			name:      "a gang that fits in total but not per node",
 			c:         cluster(3, 4, 8192, 0),
 			shape:     shape(group("worker", 2, task(5, 512, 0))),
-			reason:    "no node has 5.0 free CPU cores (largest: 4)",
+			reason:    "no node has 5 free CPUs (largest: 4)",
 			group:     "worker",
 			exhausted: map[string]int{"cpu": 3},
 			dimension: "cpu",
@@ -269,7 +269,7 @@ func TestFitUnfit(t *testing.T) {
 			c:         cluster(2, 8, 65536, 0),
 			shape:     shape(group("ps", 1, task(2, 512, 0)), group("worker", 2, task(4, 512, 0))),
 			placement: experiment.PlacementStrictPack,
-			reason:    "strict_pack needs 10.0 CPU cores on one node (largest: 8)",
+			reason:    "strict_pack needs 10 CPUs on one node (largest: 8)",
 			group:     "ps",
 			filtered:  map[string]int{},
 			exhausted: map[string]int{"cpu": 2},
@@ -350,7 +350,7 @@ func TestTwoGangsThatFitInTotalButNotPerNode(t *testing.T) {
 	second, u := c.Fit(gang, experiment.PlacementPack)
 	require.Nil(t, second)
 	require.NotNil(t, u)
-	assert.Equal(t, "no node has 3.0 free CPU cores (largest: 1) after placing 1 of 2 allocations", u.Reason())
+	assert.Equal(t, "no node has 3 free CPUs (largest: 1) after placing 1 of 2 allocations", u.Reason())
 	assert.Equal(t, map[string]int{"cpu": 3}, u.DimensionExhausted)
 	assert.Equal(t, before, c, "the first allocation the second gang found room for is not held")
 	assert.Nil(t, c.FitsEmpty(gang, experiment.PlacementPack), "on an idle cluster the gang fits")

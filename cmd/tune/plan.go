@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -116,14 +117,14 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	fmt.Fprintf(w, "  Target:  %s\n", describeCapacity(p))
 
 	fmt.Fprintln(w, "\nResources per trial:")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "  TRIALS\tAT ONCE ALONE\t \tRESOURCES\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TRIALS\tAT ONCE ALONE\tRESOURCES")
 	for _, s := range p.Shapes {
 		alone := fmt.Sprint(s.AtOnce)
 		if s.Never != "" {
 			alone = "never"
 		}
-		fmt.Fprintf(tw, "  %d\t%s\t \t%s\t\n", s.Trials, alone, s.Text)
+		fmt.Fprintf(tw, "  %d\t%s\t%s\n", s.Trials, alone, s.Text)
 	}
 	_ = tw.Flush()
 
@@ -151,8 +152,18 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	}
 }
 
+// atOnceText turns the planner's "8 at once: CPU (...)" into
+// "8 trials — CPU (...)" under the "At once:" heading.
 func atOnceText(p *planner.Plan) string {
-	return p.LimitDetail
+	count, why, ok := strings.Cut(p.LimitDetail, " at once: ")
+	if !ok {
+		return p.LimitDetail
+	}
+	unit := "trials"
+	if count == "1" {
+		unit = "trial"
+	}
+	return fmt.Sprintf("%s %s — %s", count, unit, why)
 }
 
 func describeCapacity(p *planner.Plan) string {
@@ -170,7 +181,7 @@ func describeCapacity(p *planner.Plan) string {
 
 func formatMiB(mib int64) string {
 	if mib >= 1024 {
-		return fmt.Sprintf("%.1f GiB", float64(mib)/1024)
+		return experiment.FormatNumber(math.Round(float64(mib)/1024*10)/10) + " GiB"
 	}
 	return fmt.Sprintf("%d MiB", mib)
 }
