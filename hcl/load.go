@@ -1,11 +1,13 @@
 package hcl
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -56,6 +58,7 @@ func Load(filename string, src []byte, opts Options) (*experiment.Experiment, hc
 		file, diags = parser.ParseHCL(src, filename)
 	}
 	if diags.HasErrors() {
+		clampRanges(diags, filename, src)
 		return nil, diags
 	}
 	l := &loader{parser: parser, sources: map[string][]byte{filename: src}}
@@ -398,6 +401,28 @@ func exprText(tr hcl.Traversal) string {
 		text += "." + attr.Name
 	}
 	return text
+}
+
+// clampRanges keeps the ranges of diagnostics inside src: HCL's JSON
+// parser points one byte past the end of an unterminated string, where a
+// caller printing the source line would find nothing.
+func clampRanges(diags hcl.Diagnostics, filename string, src []byte) {
+	for _, d := range diags {
+		for _, rp := range []**hcl.Range{&d.Subject, &d.Context} {
+			r := *rp
+			if r == nil || r.Filename != filename || r.End.Byte <= len(src) {
+				continue
+			}
+			end := hcl.Pos{Line: 1 + bytes.Count(src, []byte("\n")), Byte: len(src)}
+			end.Column = 1 + utf8.RuneCount(src[bytes.LastIndexByte(src, '\n')+1:])
+			c := *r
+			c.End = end
+			if c.Start.Byte > end.Byte {
+				c.Start = end
+			}
+			*rp = &c
+		}
+	}
 }
 
 func rangePtr(r hcl.Range) *hcl.Range {

@@ -1,0 +1,120 @@
+// Package driver is the boundary between the controller, which decides
+// what runs when, and a target that runs it: processes on this machine
+// (driver/local) or batch jobs on a Nomad cluster. The two are peers
+// behind the Driver interface, so every rule of admission, retry and
+// stopping lives once, in the controller.
+//
+// A driver must not decide placement, admission, retries or stopping; it
+// starts what it is told, stops what it is told, and reports what happens.
+package driver
+
+import (
+	"context"
+	"time"
+
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/planner"
+)
+
+// Driver runs trials on one target.
+type Driver interface {
+	// Capacity is a snapshot of the target's nodes and what is already in
+	// use on them (by anything other than this experiment's trials).
+	Capacity(ctx context.Context) (*planner.Capacity, error)
+	// Start launches one attempt of a trial: every allocation of it, or
+	// none. It returns once the attempt is launched, or with an error when
+	// it could not be (nothing of it is left running then). What happens
+	// next arrives as events.
+	Start(ctx context.Context, req StartRequest) error
+	// Stop ends a running attempt (TERM, then KILL after a grace period on
+	// the local target). An EventExited with Stopped set follows. Stopping
+	// an attempt that already ended is not an error.
+	Stop(ctx context.Context, trialID string, attempt int, reason string) error
+	// Events delivers the events of every attempt, in order per attempt,
+	// until Close.
+	Events() <-chan Event
+	// Close stops every attempt still running, waits for them to end, and
+	// closes the event channel.
+	Close() error
+}
+
+// StartRequest is one attempt of one trial.
+type StartRequest struct {
+	Experiment *experiment.Experiment
+	Trial      *planner.Trial
+	// Attempt counts from 0; a retried trial starts again with the next.
+	Attempt int
+	// Assignment is where the controller placed the trial on its capacity
+	// snapshot: on the local target it says which GPUs each task gets.
+	Assignment *planner.Assignment
+	// Stdout and Stderr receive the trial's output, every line of every
+	// task (for a multi-allocation trial, lines are prefixed with the
+	// allocation's rank: "[1] ..."). @tune report lines are also parsed
+	// into events; they are written to Stdout as well.
+	Stdout LineWriter
+	Stderr LineWriter
+}
+
+// LineWriter takes whole lines of output, without their line ending.
+// Drivers call it from one goroutine per stream.
+type LineWriter interface {
+	WriteLine(line string)
+}
+
+// EventKind says what happened to an attempt.
+type EventKind int
+
+const (
+	// EventRunning: every allocation of the attempt is running.
+	EventRunning EventKind = iota + 1
+	// EventReport: the trial printed a valid @tune line; Metrics holds it.
+	EventReport
+	// EventWarning: something the user should hear of once, such as an
+	// invalid @tune line, which is kept as ordinary output.
+	EventWarning
+	// EventExited: the attempt ended, every allocation of it.
+	EventExited
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventRunning:
+		return "running"
+	case EventReport:
+		return "report"
+	case EventWarning:
+		return "warning"
+	case EventExited:
+		return "exited"
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened to one attempt of a trial.
+type Event struct {
+	Kind    EventKind
+	TrialID string
+	Attempt int
+	Time    time.Time
+
+	// Rank is the allocation that printed a report (0 for single-process
+	// trials).
+	Rank int
+	// Metrics is the JSON object of a @tune line; numbers are float64.
+	Metrics map[string]any
+
+	// ExitCode is the attempt's exit status: 0 when every process exited
+	// 0, otherwise the first non-zero status (-1 when killed by a signal
+	// or never started).
+	ExitCode int
+	// Failed says the attempt did not succeed: a non-zero exit, a failure
+	// to start, a lost allocation.
+	Failed bool
+	// Stopped says the attempt ended because Stop was called.
+	Stopped bool
+	// Message explains a warning, a failure or a stop.
+	Message string
+}
+
+// ReportPrefix starts a line that reports metrics: "@tune {...}".
+const ReportPrefix = "@tune "
