@@ -1,42 +1,34 @@
-# Trials that use a GPU only when the optimiser asks for one, as Ray Tune's
+# Trials that use a GPU only when their config asks for one, as Ray Tune's
 # with_resources(lambda spec: {"gpu": 1} if spec.config.use_gpu else {}).
-# On this machine GPUs come from NVML (or -local-gpus N); on Nomad from the
-# nvidia/gpu devices of the nodes. wait_for_gpu holds a trial until the
-# GPUs it was given are free of the previous trial's memory.
-variable "image" {
-  type    = string
-  default = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"
-}
-
-experiment "resnet-sweep" {
-  metric                = "val_loss"
-  mode                  = "min"
-  num_samples           = 6
-  max_concurrent_trials = 8
-  seed                  = 42
+# Each GPU trial's CUDA_VISIBLE_DEVICES lists exactly the GPU it was given;
+# CPU trials get it empty. GPUs come from NVML, or are declared with
+# -local-gpus N on a machine without them:
+#
+#   tune apply -local-gpus 2 examples/gpu.hcl
+#
+# wait_for_gpu holds a trial until the GPU it was given is free of the
+# previous trial's memory (it needs NVML; declared GPUs are not polled).
+experiment "gpu-sweep" {
+  metric      = "val_loss"
+  mode        = "min"
+  num_samples = 3
+  seed        = 42
 
   space {
     lr         = loguniform(1e-4, 1e-1)
     batch_size = choice([64, 128, 256])
-    optimizer  = grid(["adam", "sgd"])
-    use_gpu    = true
+    use_gpu    = grid([true, false])
   }
 
   resources {
-    cpu    = trial.use_gpu ? 4 : 2
-    memory = trial.batch_size >= 256 ? "16GiB" : "8GiB"
+    cpu    = 0.5
+    memory = trial.batch_size >= 256 ? "1GiB" : "512MiB"
     gpu    = trial.use_gpu ? 1 : 0
   }
 
   task "train" {
-    driver  = "docker"
-    command = "python3"
-    args    = ["train.py", "--lr=${trial.lr}", "--batch-size=${trial.batch_size}", "--optimizer=${trial.optimizer}"]
-    config {
-      image   = var.image
-      command = "python3"
-      args    = ["/work/train.py", "--lr=${trial.lr}", "--batch-size=${trial.batch_size}", "--out=${NOMAD_ALLOC_DIR}/model"]
-    }
+    command = "sh"
+    args    = ["gpu.sh", "${trial.lr}", "${trial.batch_size}"]
   }
 
   wait_for_gpu {
@@ -49,13 +41,12 @@ experiment "resnet-sweep" {
   }
 
   stop {
-    trial_timeout = "2h"
-    at_most       = { val_loss = 0.05 }
+    trial_timeout = "5m"
+    at_most       = { val_loss = 0.01 }
   }
 
   nomad {
     datacenters = ["dc1"]
     node_pool   = "gpu"
-    priority    = 40
   }
 }

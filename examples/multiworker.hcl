@@ -1,38 +1,39 @@
-# Distributed training inside each trial: 4 workers and a parameter server,
-# placed all or nothing (a gang), each worker on a different node. Every
-# task gets TUNE_RANK (0..4) and TUNE_WORLD_SIZE (5).
+# Distributed training inside each trial: a parameter server and 2 or 4
+# workers, started all together or not at all (a gang). Every task gets
+# TUNE_RANK (0 for the parameter server, then the workers) and
+# TUNE_WORLD_SIZE. On Nomad, placement = "strict_spread" would put every
+# allocation on a different node; this machine is one node, so it packs.
 experiment "ddp-sweep" {
   metric      = "loss"
   mode        = "min"
-  num_samples = 4
-  placement   = "strict_spread"
+  num_samples = 2
+  seed        = 3
 
   space {
-    lr      = loguniform(1e-4, 1e-2)
+    lr      = loguniform(1e-3, 1e-1)
     workers = grid([2, 4])
   }
 
   group "ps" {
     resources {
-      cpu    = 2
-      memory = "4GiB"
+      cpu    = 0.25
+      memory = 64
     }
     task "ps" {
-      command = "python3"
-      args    = ["ps.py", "--workers=${trial.workers}"]
+      command = "sh"
+      args    = ["ddp.sh", "${trial.lr}"]
     }
   }
 
   group "worker" {
     count = trial.workers
     resources {
-      cpu    = 8
-      memory = "32GiB"
-      gpu    = 1
+      cpu    = 0.25
+      memory = 64
     }
     task "train" {
-      command = "python3"
-      args    = ["worker.py", "--lr=${trial.lr}"]
+      command = "sh"
+      args    = ["ddp.sh", "${trial.lr}"]
     }
   }
 

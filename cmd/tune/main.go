@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"validate": {"Check an experiment file without planning it", runValidate},
 	"fmt":      {"Rewrite experiment files in the canonical format", runFmt},
 	"version":  {"Print the version", runVersion},
+	"results":  {"Show the results table of an experiment (running or finished)", runResults},
 }
 
 // cliEnv is what a command reads and writes, so tests can run commands in

@@ -1,0 +1,793 @@
+// Package controller runs an experiment: one event-driven loop that owns
+// the state of every trial, admits trials while they fit the target and
+// max_concurrent_trials allows, records their reports, applies the failure
+// and stop policies, and reports progress.
+//
+// It is the only place that decides what runs when; drivers only start,
+// stop and report. It must not sleep-and-poll: it waits on driver events,
+// timers from its clock, and cancellation.
+package controller
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/results"
+)
+
+// Clock is the controller's source of time, injectable for tests.
+type Clock interface {
+	Now() time.Time
+	// After delivers the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Options are the inputs of one run.
+type Options struct {
+	Experiment *experiment.Experiment
+	// Trials are every trial of the experiment, in index order; their
+	// records come from Store.
+	Trials   []*planner.Trial
+	Driver   driver.Driver
+	Store    *results.Store
+	Reporter Reporter
+	Logger   hclog.Logger
+	Clock    Clock
+	// Target names the target in summaries ("local", a Nomad address).
+	Target string
+	// TickEvery is how often the reporter gets a Tick; default 250ms.
+	TickEvery time.Duration
+	// SummaryEvery bounds how often experiment.json and trials.csv are
+	// rewritten while trials finish; default 1s.
+	SummaryEvery time.Duration
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	// Status is "finished" (every trial is done), "stopped" (interrupted
+	// or out of time budget: resumable) or "failed" (fail_fast).
+	Status string
+	// Message says why, for people.
+	Message string
+	Summary results.Summary
+	// Best is the best finished trial by metric and mode, nil when none.
+	Best *results.TrialRecord
+}
+
+// Outcome statuses.
+const (
+	StatusFinished = "finished"
+	StatusStopped  = "stopped"
+	StatusFailed   = "failed"
+)
+
+// run is one attempt in flight.
+type run struct {
+	rec        *results.TrialRecord
+	trial      *planner.Trial
+	attempt    int
+	assignment *planner.Assignment
+	started    time.Time
+	// stopping is set once Stop was asked; stopReason says why, and
+	// success whether the trial counts as finished well (a stop rule or
+	// its timeout) rather than interrupted.
+	stopping   bool
+	stopReason string
+	success    bool
+	warned     bool
+}
+
+type timerKind int
+
+const (
+	timerTrialTimeout timerKind = iota
+	timerRetry
+	timerBudget
+)
+
+type timer struct {
+	at      time.Time
+	kind    timerKind
+	trialID string
+	attempt int
+}
+
+type timerHeap []timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
+
+// controller is the loop's state; only the loop touches it.
+type controller struct {
+	opts  Options
+	exp   *experiment.Experiment
+	log   hclog.Logger
+	clock Clock
+
+	capacity *planner.Capacity
+	records  map[string]*results.TrialRecord
+	trials   map[string]*planner.Trial
+	order    []*results.TrialRecord
+
+	// pending holds trial indices waiting to start, lowest first; a trial
+	// waiting out its retry delay is in delayed instead.
+	pending []int
+	// waiting counts pending trials by shape.
+	waiting map[*experiment.Shape]int
+	delayed map[string]bool
+	// statusCount counts trials by status.
+	statusCount map[results.Status]int
+	running     map[string]*run
+
+	timers  timerHeap
+	started time.Time
+	// stopAll is set when the experiment is ending (interrupt, budget,
+	// fail fast); no trial is admitted after it.
+	stopAll    bool
+	status     string
+	message    string
+	interrupts int
+
+	recent      []TrialView
+	best        *results.TrialRecord
+	lastSummary time.Time
+	warnings    map[string]bool
+}
+
+// Run runs the experiment until every trial is done, the time budget is
+// spent, fail_fast trips, or ctx is cancelled (an interrupt: running trials
+// are stopped and left to be run again on resume).
+func Run(ctx context.Context, opts Options) (*Outcome, error) {
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.TickEvery <= 0 {
+		opts.TickEvery = 250 * time.Millisecond
+	}
+	if opts.SummaryEvery <= 0 {
+		opts.SummaryEvery = time.Second
+	}
+	c := &controller{
+		opts:    opts,
+		exp:     opts.Experiment,
+		log:     opts.Logger.Named("controller"),
+		clock:   opts.Clock,
+		records: map[string]*results.TrialRecord{},
+		trials:  map[string]*planner.Trial{},
+		delayed: map[string]bool{},
+		running: map[string]*run{},
+		waiting: map[*experiment.Shape]int{},
+
+		statusCount: map[results.Status]int{},
+		warnings:    map[string]bool{},
+	}
+	capacity, err := opts.Driver.Capacity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the target's capacity: %w", err)
+	}
+	c.capacity = capacity
+	for _, t := range opts.Trials {
+		c.trials[t.ID] = t
+	}
+	c.order = opts.Store.Records()
+	for _, rec := range c.order {
+		c.records[rec.ID] = rec
+		c.statusCount[rec.Status]++
+		if _, ok := c.trials[rec.ID]; !ok {
+			return nil, fmt.Errorf("the results folder has trial %s, which the experiment does not", rec.ID)
+		}
+	}
+	c.started = c.clock.Now()
+	c.initialise()
+	return c.loop(ctx)
+}
+
+// initialise queues the trials that are not done, and marks those that
+// can never run on this target as errors up front: waiting for them would
+// hang the experiment (the deadlock Ray Tune warns of).
+func (c *controller) initialise() {
+	never := map[*experiment.Shape]*planner.Unfit{}
+	checked := map[*experiment.Shape]bool{}
+	for _, rec := range c.order {
+		if rec.Status.Finished() {
+			continue
+		}
+		t := c.trials[rec.ID]
+		if !checked[t.Shape] {
+			checked[t.Shape] = true
+			never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
+		}
+		if u := never[t.Shape]; u != nil {
+			c.setStatus(rec, results.Error)
+			rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
+			c.persist(rec)
+			continue
+		}
+		c.setStatus(rec, results.Pending)
+		c.pending = append(c.pending, rec.Index)
+		c.wait(t.Shape)
+	}
+	sort.Ints(c.pending)
+	c.updateBest(nil)
+	if b := c.exp.Stop.TimeBudget; b > 0 {
+		c.addTimer(timer{at: c.started.Add(b), kind: timerBudget})
+	}
+}
+
+func (c *controller) loop(ctx context.Context) (*Outcome, error) {
+	events := c.opts.Driver.Events()
+	tick := c.clock.After(c.opts.TickEvery)
+	done := ctx.Done()
+	c.admit(ctx)
+	for !c.finished() {
+		var next <-chan time.Time
+		if len(c.timers) > 0 {
+			next = c.clock.After(max(0, c.timers[0].at.Sub(c.clock.Now())))
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return c.outcome(), errors.New("the driver closed its event stream while trials were running")
+			}
+			c.handle(ctx, ev)
+		case <-next:
+			c.fireTimers(ctx)
+		case <-tick:
+			tick = c.clock.After(c.opts.TickEvery)
+			if c.opts.Reporter != nil {
+				c.opts.Reporter.Tick(c.snapshot())
+			}
+			c.maybeWriteSummary(false)
+		case <-done:
+			done = nil
+			c.interrupt("interrupted")
+		}
+		c.admit(ctx)
+	}
+	out := c.outcome()
+	if err := c.opts.Store.WriteSummary(out.Summary); err != nil {
+		return out, fmt.Errorf("writing the experiment summary: %w", err)
+	}
+	if c.opts.Reporter != nil {
+		c.opts.Reporter.Changed(Change{Time: c.clock.Now(), Kind: ExperimentDone, Message: out.Message}, c.snapshot())
+		c.opts.Reporter.Done(c.snapshot())
+	}
+	return out, nil
+}
+
+// finished: nothing runs and nothing more will start.
+func (c *controller) finished() bool {
+	if len(c.running) > 0 {
+		return false
+	}
+	return c.stopAll || (len(c.pending) == 0 && len(c.delayed) == 0)
+}
+
+// admit starts pending trials, lowest index first, while they fit and
+// max_concurrent_trials allows. A trial that does not fit now waits, and
+// smaller trials behind it may start (as Ray Tune does); shapes that did
+// not fit are not tried again in the same pass, since capacity only
+// shrinks within a pass.
+func (c *controller) admit(ctx context.Context) {
+	if c.stopAll || len(c.pending) == 0 {
+		return
+	}
+	limit := c.exp.MaxConcurrentTrials
+	noFit := map[*experiment.Shape]bool{}
+	queue := c.pending
+	c.pending = nil
+	var kept []int
+	for i, idx := range queue {
+		// Stop early when nothing more can start: the limit is reached or
+		// every shape still waiting has already failed to fit.
+		if limit > 0 && len(c.running) >= limit || c.stopAll || len(noFit) == len(c.waiting) {
+			kept = append(kept, queue[i:]...)
+			break
+		}
+		t := c.trials[c.order[idx].ID]
+		if noFit[t.Shape] {
+			kept = append(kept, idx)
+			continue
+		}
+		a, unfit := c.capacity.Fit(t.Shape, c.exp.Placement)
+		if unfit != nil {
+			noFit[t.Shape] = true
+			kept = append(kept, idx)
+			continue
+		}
+		c.unwait(t.Shape)
+		if !c.start(ctx, c.order[idx], t, a) {
+			c.wait(t.Shape)
+			kept = append(kept, idx)
+		}
+	}
+	// Trials requeued while admitting (a start that failed at once) join
+	// the ones that waited.
+	requeued := c.pending
+	c.pending = append(kept, requeued...)
+	if len(requeued) > 0 {
+		sort.Ints(c.pending)
+	}
+}
+
+// wait and unwait count the pending trials of each shape, so admit knows
+// when every waiting shape has been tried.
+func (c *controller) wait(s *experiment.Shape) { c.waiting[s]++ }
+
+func (c *controller) unwait(s *experiment.Shape) {
+	if c.waiting[s]--; c.waiting[s] <= 0 {
+		delete(c.waiting, s)
+	}
+}
+
+// start launches an attempt; false means it was not launched and the trial
+// is still pending.
+func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *planner.Trial, a *planner.Assignment) bool {
+	now := c.clock.Now()
+	attempt := rec.Attempts
+	rec.Attempts++
+	c.setStatus(rec, results.Running)
+	rec.Error, rec.StopReason = "", ""
+	rec.Iterations, rec.LastResult = 0, nil
+	rec.StartedAt, rec.FinishedAt = now, time.Time{}
+	stdout, stderr, err := c.opts.Store.BeginAttempt(rec, attempt, now)
+	if err != nil {
+		// The results folder is broken: nothing can be recorded, so stop
+		// the experiment rather than run trials whose results are lost.
+		c.log.Error("cannot record the trial", "trial", rec.ID, "error", err)
+		rec.Attempts--
+		c.setStatus(rec, results.Pending)
+		c.fail(fmt.Sprintf("cannot write results of trial %s: %v", rec.ID, err))
+		return false
+	}
+	c.capacity.Commit(a)
+	r := &run{rec: rec, trial: t, attempt: attempt, assignment: a, started: now}
+	c.running[rec.ID] = r
+	err = c.opts.Driver.Start(ctx, driver.StartRequest{
+		Experiment: c.exp, Trial: t, Attempt: attempt, Assignment: a, Stdout: stdout, Stderr: stderr,
+	})
+	if err != nil {
+		c.log.Debug("trial did not start", "trial", rec.ID, "error", err)
+		c.ended(r, driver.Event{Kind: driver.EventExited, TrialID: rec.ID, Attempt: attempt, Time: now, Failed: true, ExitCode: -1,
+			Message: "could not start: " + err.Error()})
+		return true
+	}
+	if d := c.exp.Stop.TrialTimeout; d > 0 {
+		c.addTimer(timer{at: now.Add(d), kind: timerTrialTimeout, trialID: rec.ID, attempt: attempt})
+	}
+	c.notify(TrialStarted, rec, "")
+	return true
+}
+
+func (c *controller) handle(ctx context.Context, ev driver.Event) {
+	r, ok := c.running[ev.TrialID]
+	if !ok || r.attempt != ev.Attempt {
+		c.log.Debug("event of an attempt that is not running", "trial", ev.TrialID, "attempt", ev.Attempt, "kind", ev.Kind)
+		return
+	}
+	switch ev.Kind {
+	case driver.EventRunning:
+		c.log.Trace("trial running", "trial", ev.TrialID)
+	case driver.EventReport:
+		if ev.Rank != 0 {
+			// A distributed trial's results are its rank 0's, as in Ray
+			// Train; other ranks' lines stay in the log.
+			return
+		}
+		if r.stopping {
+			return
+		}
+		if _, err := c.opts.Store.Report(r.rec, ev.Metrics, ev.Time); err != nil {
+			c.log.Error("cannot record a result", "trial", ev.TrialID, "error", err)
+			c.fail(fmt.Sprintf("cannot write results of trial %s: %v", ev.TrialID, err))
+			return
+		}
+		c.updateBest(r.rec)
+		c.notify(TrialReported, r.rec, "")
+		if reason := c.stopRule(r.rec.LastResult); reason != "" {
+			c.stop(ctx, r, reason, true)
+		}
+	case driver.EventWarning:
+		key := ev.TrialID + "\x00" + ev.Message
+		if !r.warned && !c.warnings[key] {
+			r.warned = true
+			c.warnings[key] = true
+			c.notify(Warning, r.rec, fmt.Sprintf("trial %s: %s (the line is kept in its stdout.log)", ev.TrialID, ev.Message))
+		}
+	case driver.EventExited:
+		c.ended(r, ev)
+	}
+}
+
+// ended closes an attempt and decides what becomes of its trial.
+func (c *controller) ended(r *run, ev driver.Event) {
+	rec := r.rec
+	delete(c.running, rec.ID)
+	c.capacity.Release(r.assignment)
+	rec.FinishedAt = ev.Time
+	if rec.FinishedAt.IsZero() {
+		rec.FinishedAt = c.clock.Now()
+	}
+	kind := TrialFinished
+	message := ""
+	switch {
+	case r.stopping && r.success:
+		c.setStatus(rec, results.Terminated)
+		rec.StopReason = r.stopReason
+		kind, message = TrialStopped, r.stopReason
+	case r.stopping:
+		// Interrupted: the trial runs again from the start on resume, and
+		// this attempt counts for nothing.
+		c.setStatus(rec, results.Pending)
+		rec.Attempts--
+		rec.StopReason = r.stopReason
+		kind, message = TrialStopped, r.stopReason
+	case ev.Failed:
+		rec.Failures++
+		rec.Error = ev.Message
+		kind = TrialFailed
+		max := c.exp.Failure.MaxFailures
+		switch {
+		case c.exp.Failure.FailFast:
+			c.setStatus(rec, results.Error)
+			message = ev.Message + "; fail_fast stops the experiment"
+		case max < 0 || rec.Failures <= max:
+			c.setStatus(rec, results.Pending)
+			message = fmt.Sprintf("%s; retrying (%d of %s)", ev.Message, rec.Failures, retryCount(max))
+		default:
+			c.setStatus(rec, results.Error)
+			if max > 0 {
+				message = fmt.Sprintf("%s; no retries left (max_failures = %d)", ev.Message, max)
+			} else {
+				message = ev.Message
+			}
+		}
+	default:
+		c.setStatus(rec, results.Terminated)
+	}
+	if err := c.opts.Store.EndAttempt(rec); err != nil {
+		c.log.Error("cannot record the end of a trial", "trial", rec.ID, "error", err)
+	}
+	c.updateBest(rec)
+	c.remember(rec)
+	c.notify(kind, rec, message)
+
+	switch {
+	case ev.Failed && !r.stopping && c.exp.Failure.FailFast:
+		c.fail(fmt.Sprintf("trial %s failed and fail_fast is set", rec.ID))
+	case rec.Status == results.Pending && !r.stopping:
+		if d := c.exp.Failure.RetryDelay; d > 0 {
+			c.delayed[rec.ID] = true
+			c.addTimer(timer{at: c.clock.Now().Add(d), kind: timerRetry, trialID: rec.ID})
+		} else {
+			c.requeue(rec)
+		}
+	case rec.Status == results.Pending:
+		// Interrupted trials stay pending for a resume, not for this run.
+	}
+	c.maybeWriteSummary(false)
+}
+
+func retryCount(max int) string {
+	if max < 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(max)
+}
+
+func (c *controller) requeue(rec *results.TrialRecord) {
+	c.wait(c.trials[rec.ID].Shape)
+	i := sort.SearchInts(c.pending, rec.Index)
+	c.pending = append(c.pending, 0)
+	copy(c.pending[i+1:], c.pending[i:])
+	c.pending[i] = rec.Index
+}
+
+// stopRule returns why the result meets a stop condition, or "".
+func (c *controller) stopRule(row map[string]any) string {
+	for _, k := range sortedKeys(c.exp.Stop.AtLeast) {
+		if v, ok := number(row[k]); ok && v >= c.exp.Stop.AtLeast[k] {
+			return fmt.Sprintf("%s >= %s", k, experiment.FormatNumber(c.exp.Stop.AtLeast[k]))
+		}
+	}
+	for _, k := range sortedKeys(c.exp.Stop.AtMost) {
+		if v, ok := number(row[k]); ok && v <= c.exp.Stop.AtMost[k] {
+			return fmt.Sprintf("%s <= %s", k, experiment.FormatNumber(c.exp.Stop.AtMost[k]))
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, !math.IsNaN(x)
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// stop asks the driver to end an attempt; its Exited event settles it.
+func (c *controller) stop(ctx context.Context, r *run, reason string, success bool) {
+	if r.stopping {
+		return
+	}
+	r.stopping, r.stopReason, r.success = true, reason, success
+	if err := c.opts.Driver.Stop(ctx, r.rec.ID, r.attempt, reason); err != nil {
+		c.log.Warn("cannot stop a trial", "trial", r.rec.ID, "error", err)
+	}
+}
+
+// interrupt stops every running trial so that a resume runs them again.
+func (c *controller) interrupt(reason string) {
+	c.interrupts++
+	if c.status == "" {
+		c.status, c.message = StatusStopped, reason+"; run tune apply again to resume"
+	}
+	c.stopAll = true
+	for _, r := range c.sortedRuns() {
+		// A fresh context: the run's own may be the one cancelled.
+		c.stop(context.Background(), r, reason, false)
+	}
+}
+
+// fail ends the experiment because of fail_fast or a broken results folder.
+func (c *controller) fail(message string) {
+	if c.status == "" || c.status == StatusStopped {
+		c.status, c.message = StatusFailed, message
+	}
+	c.stopAll = true
+	for _, r := range c.sortedRuns() {
+		c.stop(context.Background(), r, "the experiment failed", false)
+	}
+}
+
+func (c *controller) sortedRuns() []*run {
+	runs := make([]*run, 0, len(c.running))
+	for _, r := range c.running {
+		runs = append(runs, r)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].rec.Index < runs[j].rec.Index })
+	return runs
+}
+
+func (c *controller) addTimer(t timer) { heap.Push(&c.timers, t) }
+
+func (c *controller) fireTimers(ctx context.Context) {
+	now := c.clock.Now()
+	for len(c.timers) > 0 && !c.timers[0].at.After(now) {
+		t := heap.Pop(&c.timers).(timer)
+		switch t.kind {
+		case timerTrialTimeout:
+			if r, ok := c.running[t.trialID]; ok && r.attempt == t.attempt {
+				c.stop(ctx, r, "trial_timeout "+c.exp.Stop.TrialTimeout.String(), true)
+			}
+		case timerRetry:
+			delete(c.delayed, t.trialID)
+			if rec := c.records[t.trialID]; rec.Status == results.Pending && !c.stopAll {
+				c.requeue(rec)
+			}
+		case timerBudget:
+			if c.status == "" {
+				c.status = StatusStopped
+				c.message = fmt.Sprintf("the time budget (%s) is spent", c.exp.Stop.TimeBudget)
+			}
+			c.stopAll = true
+			for _, r := range c.sortedRuns() {
+				c.stop(ctx, r, "time_budget", true)
+			}
+		}
+	}
+}
+
+// updateBest keeps the best trial so far by the experiment's metric. A
+// trial that was best and got worse forces a full recount.
+func (c *controller) updateBest(rec *results.TrialRecord) {
+	if c.exp.Metric == "" {
+		return
+	}
+	if rec == nil || rec == c.best {
+		c.best = nil
+		for _, r := range c.order {
+			if c.better(r, c.best) {
+				c.best = r
+			}
+		}
+		return
+	}
+	if c.better(rec, c.best) {
+		c.best = rec
+	}
+}
+
+func (c *controller) better(a, b *results.TrialRecord) bool {
+	av, ok := number(a.LastResult[c.exp.Metric])
+	if !ok {
+		return false
+	}
+	if b == nil {
+		return true
+	}
+	bv, ok := number(b.LastResult[c.exp.Metric])
+	if !ok {
+		return true
+	}
+	if av == bv {
+		return a.Index < b.Index
+	}
+	if c.exp.Mode == experiment.ModeMax {
+		return av > bv
+	}
+	return av < bv
+}
+
+func (c *controller) persist(rec *results.TrialRecord) {
+	if err := c.opts.Store.EndAttempt(rec); err != nil {
+		c.log.Error("cannot record a trial", "trial", rec.ID, "error", err)
+	}
+}
+
+func (c *controller) remember(rec *results.TrialRecord) {
+	c.recent = append([]TrialView{c.view(rec)}, c.recent...)
+	if len(c.recent) > RecentLimit {
+		c.recent = c.recent[:RecentLimit]
+	}
+}
+
+func (c *controller) notify(kind ChangeKind, rec *results.TrialRecord, message string) {
+	if c.opts.Reporter == nil {
+		return
+	}
+	c.opts.Reporter.Changed(Change{Time: c.clock.Now(), Kind: kind, Trial: c.view(rec), Message: message}, c.snapshot())
+}
+
+func (c *controller) view(rec *results.TrialRecord) TrialView {
+	v := TrialView{
+		ID: rec.ID, Index: rec.Index, Status: rec.Status, Params: rec.Params,
+		Attempt: max(rec.Attempts-1, 0), Iterations: rec.Iterations, Last: rec.LastResult,
+		Error: rec.Error, StopReason: rec.StopReason,
+	}
+	switch {
+	case rec.StartedAt.IsZero():
+	case rec.FinishedAt.IsZero() || rec.Status == results.Running:
+		v.Runtime = c.clock.Now().Sub(rec.StartedAt)
+	default:
+		v.Runtime = rec.FinishedAt.Sub(rec.StartedAt)
+	}
+	return v
+}
+
+// setStatus is the one place a trial's status changes, so the counts stay
+// right without a pass over every trial.
+func (c *controller) setStatus(rec *results.TrialRecord, s results.Status) {
+	c.statusCount[rec.Status]--
+	rec.Status = s
+	c.statusCount[s]++
+}
+
+func (c *controller) counts() map[results.Status]int {
+	counts := make(map[results.Status]int, len(c.statusCount))
+	for s, n := range c.statusCount {
+		if n != 0 {
+			counts[s] = n
+		}
+	}
+	return counts
+}
+
+func (c *controller) snapshot() *Snapshot {
+	s := &Snapshot{
+		Experiment: c.exp.Name,
+		Metric:     c.exp.Metric,
+		Mode:       string(c.exp.Mode),
+		ParamNames: c.exp.Space.Names(),
+		Target:     c.opts.Target,
+		ResultsDir: c.opts.Store.Dir(),
+		Elapsed:    c.clock.Now().Sub(c.started),
+		TimeBudget: c.exp.Stop.TimeBudget,
+		Total:      len(c.order),
+		Recent:     append([]TrialView(nil), c.recent...),
+	}
+	counts := c.counts()
+	s.Pending, s.Running, s.Terminated, s.Errored = counts[results.Pending], counts[results.Running], counts[results.Terminated], counts[results.Error]
+	totals := c.capacity.Totals()
+	s.Capacity = totals
+	s.InUse = planner.Totals{
+		Nodes:     totals.Nodes,
+		CPUCores:  totals.CPUCores - totals.FreeCPUCores,
+		Cores:     totals.Cores - totals.FreeCores,
+		MemoryMiB: totals.MemoryMiB - totals.FreeMemoryMiB,
+		// FreeGPUs may be fractional on shared local GPUs; InUse reports
+		// whole devices touched, rounded up.
+		GPUs: int(math.Ceil(float64(totals.GPUs) - totals.FreeGPUs - 1e-9)),
+	}
+	for _, r := range c.sortedRuns() {
+		s.Active = append(s.Active, c.view(r.rec))
+	}
+	if c.best != nil {
+		b := c.view(c.best)
+		s.Best = &b
+	}
+	return s
+}
+
+func (c *controller) maybeWriteSummary(force bool) {
+	now := c.clock.Now()
+	if !force && now.Sub(c.lastSummary) < c.opts.SummaryEvery {
+		return
+	}
+	c.lastSummary = now
+	if err := c.opts.Store.WriteSummary(c.summary("running")); err != nil {
+		c.log.Error("cannot write the experiment summary", "error", err)
+	}
+}
+
+func (c *controller) summary(status string) results.Summary {
+	s := results.Summary{
+		Name:      c.exp.Name,
+		File:      c.exp.Filename,
+		Metric:    c.exp.Metric,
+		Mode:      string(c.exp.Mode),
+		Seed:      c.exp.Seed,
+		Status:    status,
+		Counts:    c.counts(),
+		NumTrials: len(c.order),
+		StartedAt: c.started,
+		UpdatedAt: c.clock.Now(),
+		Target:    c.opts.Target,
+	}
+	if best := results.Best(c.order, c.exp.Metric, string(c.exp.Mode)); best != nil {
+		s.BestTrial, s.BestResult, s.BestParams = best.ID, best.LastResult, best.Params
+	}
+	return s
+}
+
+func (c *controller) outcome() *Outcome {
+	status, message := c.status, c.message
+	if status == "" {
+		status = StatusFinished
+		counts := c.counts()
+		message = fmt.Sprintf("finished: %d trials terminated, %d errored", counts[results.Terminated], counts[results.Error])
+	}
+	out := &Outcome{Status: status, Message: message, Summary: c.summary(status)}
+	out.Best = results.Best(c.order, c.exp.Metric, string(c.exp.Mode))
+	return out
+}

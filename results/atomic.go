@@ -1,0 +1,67 @@
+package results
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// tempMarker is in the name of every temporary file, so one left behind
+// by a crash can be recognised and removed.
+const tempMarker = ".tmp-"
+
+// writeFileAtomic replaces path with data so that a reader, or the file
+// system after a crash, sees either the old file or the whole new one.
+// The temporary file is in the same folder because rename is only atomic
+// within one file system.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+base+tempMarker+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	// Without the fsync, a power loss after the rename can leave an empty
+	// file under the final name on file systems that delay allocation.
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; results are for every reader the
+	// folder itself allows.
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// isTempName reports whether name is one of writeFileAtomic's temporary
+// files.
+func isTempName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMarker)
+}
+
+// removeTemps deletes the temporary files a crash left in dir, so that
+// they do not pile up over resumes.
+func removeTemps(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() && isTempName(e.Name()) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}

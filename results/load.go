@@ -1,0 +1,219 @@
+package results
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Experiments lists the experiments under root: the folders that hold an
+// experiment.json, sorted.
+func Experiments(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, e.Name(), ExperimentFile)); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// Load reads an experiment's results as they are now, running or
+// finished, without taking the folder's lock. The records are in index
+// order: a trial's trial.json where it has one, for a running trial with
+// its result.json so far, and trials.csv's row for the trials that never
+// started.
+func Load(root, name string) (*Summary, []*TrialRecord, error) {
+	dir := filepath.Join(root, name)
+	ef, err := readExperimentFile(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, notFound(root, name)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("results folder %s: %v", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var trialDirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			trialDirs = append(trialDirs, e.Name())
+		}
+	}
+	found := make([]*TrialRecord, len(trialDirs))
+	parallel(len(trialDirs), func(i int) {
+		rec, err := readTrialFile(filepath.Join(dir, trialDirs[i], TrialFile))
+		if err != nil || rec.ID != trialDirs[i] {
+			return
+		}
+		if rec.Status == Running {
+			readProgress(filepath.Join(dir, rec.ID, ResultFile), rec)
+		}
+		found[i] = rec
+	})
+	byID := map[string]bool{}
+	var records []*TrialRecord
+	for _, r := range found {
+		if r != nil {
+			records = append(records, r)
+			byID[r.ID] = true
+		}
+	}
+	if f, err := os.Open(filepath.Join(dir, TrialsCSVFile)); err == nil {
+		more, err := readTrialsCSV(f, byID)
+		_ = f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("results folder %s: %s: %v", dir, TrialsCSVFile, err)
+		}
+		records = append(records, more...)
+	}
+	sort.SliceStable(records, func(i, j int) bool { return records[i].Index < records[j].Index })
+	return &ef.Summary, records, nil
+}
+
+func notFound(root, name string) error {
+	names, err := Experiments(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("results folder %s does not exist", root)
+	case err != nil:
+		return err
+	case len(names) == 0:
+		return fmt.Errorf("no experiment %q in results folder %s, which holds no experiments", name, root)
+	}
+	return fmt.Errorf("no experiment %q in results folder %s; it holds: %s", name, root, strings.Join(names, ", "))
+}
+
+// readProgress brings a running trial's record up to date from its
+// result.json: trial.json is only written when an attempt starts or ends.
+func readProgress(path string, rec *TrialRecord) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	// Only whole lines count: the last one may be being written.
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else {
+		return
+	}
+	n := bytes.Count(b, []byte{'\n'})
+	last := b[:len(b)-1]
+	if i := bytes.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	var row map[string]any
+	if json.Unmarshal(last, &row) != nil {
+		return
+	}
+	rec.Iterations = n
+	rec.LastResult = row
+}
+
+// readTrialsCSV reads the rows of trials.csv for trials not in skip. Their
+// params come back from text, so a string that looks like a number reads
+// as one; they are trials that never started, shown but not resumed from.
+func readTrialsCSV(r io.Reader, skip map[string]bool) ([]*TrialRecord, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	header = append([]string(nil), header...)
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, c := range trialsColumns {
+		if _, ok := col[c]; !ok {
+			return nil, fmt.Errorf("no %q column", c)
+		}
+	}
+	var out []*TrialRecord
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		id := row[col["trial_id"]]
+		if skip[id] {
+			continue
+		}
+		atoi := func(c string) int { n, _ := strconv.Atoi(row[col[c]]); return n }
+		rec := &TrialRecord{
+			ID:         id,
+			Index:      atoi("index"),
+			Status:     Status(row[col["status"]]),
+			Attempts:   atoi("attempts"),
+			Failures:   atoi("failures"),
+			Error:      row[col["error"]],
+			StopReason: row[col["stop_reason"]],
+			Iterations: atoi("iterations"),
+			Params:     map[string]any{},
+		}
+		for i, h := range header {
+			if p, ok := strings.CutPrefix(h, configPrefix); ok && row[i] != "" {
+				rec.Params[p] = parseCell(row[i])
+			}
+		}
+		out = append(out, rec)
+	}
+}
+
+// Best is the finished trial whose last result has the best value of
+// metric: the lowest for mode "min" (or no mode), the highest for "max".
+// Trials without a finite numeric value of metric are skipped; of equal
+// values the lower index wins. It returns nil when no trial qualifies.
+func Best(records []*TrialRecord, metric, mode string) *TrialRecord {
+	if metric == "" {
+		return nil
+	}
+	var best *TrialRecord
+	var bestV float64
+	for _, r := range records {
+		if !r.Status.Finished() {
+			continue
+		}
+		v, ok := Number(r.LastResult[metric])
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if best == nil || better(v, bestV, mode) || (v == bestV && r.Index < best.Index) {
+			best, bestV = r, v
+		}
+	}
+	return best
+}
+
+func better(a, b float64, mode string) bool {
+	if mode == "max" {
+		return a > b
+	}
+	return a < b
+}

@@ -1,0 +1,42 @@
+//go:build windows
+
+package results
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// folderLock is a LockFileEx lock on one byte far past the pid the file
+// holds: Windows locks are mandatory, and locking the pid itself would
+// keep another process from reading who holds the folder.
+type folderLock struct{ f *os.File }
+
+const lockOffsetHigh = 1 // the byte at 4 GiB
+
+func acquireLock(dir string) (*folderLock, error) {
+	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
+	}
+	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
+	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if err != nil {
+		defer f.Close()
+		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
+			return nil, inUse(dir, f)
+		}
+		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
+	}
+	writePID(f)
+	return &folderLock{f: f}, nil
+}
+
+func (l *folderLock) release() error {
+	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
+	_ = windows.UnlockFileEx(windows.Handle(l.f.Fd()), 0, 1, 0, ol)
+	return l.f.Close()
+}

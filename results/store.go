@@ -1,0 +1,591 @@
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nomad-tune/tune/driver"
+)
+
+// File names inside an experiment's folder and a trial's folder.
+const (
+	ExperimentFile = "experiment.json"
+	TrialsCSVFile  = "trials.csv"
+	ParamsFile     = "params.json"
+	TrialFile      = "trial.json"
+	ResultFile     = "result.json"
+	ProgressFile   = "progress.csv"
+	StdoutFile     = "stdout.log"
+	StderrFile     = "stderr.log"
+)
+
+// Fields a Store adds to every reported row, with Ray Tune's names where
+// Ray has one.
+const (
+	FieldTrainingIteration = "training_iteration"
+	FieldTimeTotal         = "time_total_s"
+	FieldTimeThisIter      = "time_this_iter_s"
+	FieldTimestamp         = "timestamp"
+	FieldTrialID           = "trial_id"
+	FieldDate              = "date"
+	FieldAttempt           = "attempt"
+)
+
+// AddedFields are the fields a Store adds to every row, for displays that
+// tell them from the trial's own metrics.
+var AddedFields = []string{FieldTrainingIteration, FieldTimeTotal, FieldTimeThisIter, FieldTimestamp, FieldTrialID, FieldDate, FieldAttempt}
+
+// Info describes the experiment a Store records.
+type Info struct {
+	Name   string
+	File   string
+	Metric string
+	Mode   string
+	Target string
+	Seed   uint64
+}
+
+// TrialInfo is one trial of the experiment as the planner generated it.
+type TrialInfo struct {
+	ID     string
+	Index  int
+	Params map[string]any
+}
+
+// experimentFile is experiment.json: the Summary, plus what a resume
+// checks it is continuing the same experiment.
+type experimentFile struct {
+	Summary
+	// TrialsHash is a hash of the ordered trial IDs. The IDs hash the
+	// experiment name and every trial's values, so a changed file, seed or
+	// space changes it.
+	TrialsHash string `json:"trials_hash"`
+}
+
+// Store writes the results folder of one experiment. Its methods may be
+// called from several goroutines, but the records it hands out belong to
+// the caller: Report, BeginAttempt, EndAttempt and WriteSummary read or
+// update them, so call those from the goroutine that owns the records.
+type Store struct {
+	root    string
+	dir     string
+	info    Info
+	hash    string
+	lock    *folderLock
+	resumed bool
+	prev    *Summary
+	records []*TrialRecord
+	// paramNames are the union of the trials' parameter names, sorted: the
+	// config/ columns of trials.csv.
+	paramNames []string
+
+	mu       sync.Mutex
+	closed   bool
+	attempts map[string]*attemptFiles
+
+	// summaryMu serialises WriteSummary, whose buffer is reused: at 100,000
+	// trials trials.csv is megabytes, built every second.
+	summaryMu  sync.Mutex
+	summaryBuf []byte
+}
+
+// attemptFiles are the open files of one running attempt.
+type attemptFiles struct {
+	// mu orders a report's writes against Close from another goroutine.
+	mu       sync.Mutex
+	attempt  int
+	start    time.Time
+	last     time.Time
+	result   appendFile
+	progress appendFile
+	// columns is progress.csv's header, fixed by the attempt's first row.
+	columns []string
+	colIdx  map[string]int
+	stdout  *logWriter
+	stderr  *logWriter
+}
+
+// TrialDir is the folder of one trial's files.
+func TrialDir(root, experiment, trialID string) string {
+	return filepath.Join(root, experiment, trialID)
+}
+
+// Open opens, creating it when needed, the results folder of an
+// experiment under root and locks it. When the folder already holds this
+// experiment (the same trial IDs), Open resumes it: every trial's record is
+// read back, and trials that were running when the last process ended are
+// pending again.
+func Open(root string, info Info, trials []TrialInfo) (*Store, error) {
+	if err := checkName("experiment name", info.Name); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(trials))
+	for _, t := range trials {
+		if err := checkName("trial id", t.ID); err != nil {
+			return nil, err
+		}
+		if seen[t.ID] {
+			return nil, fmt.Errorf("results: trial id %q appears twice", t.ID)
+		}
+		seen[t.ID] = true
+	}
+	dir := filepath.Join(root, info.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating results folder: %w", err)
+	}
+	lock, err := acquireLock(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{root: root, dir: dir, info: info, hash: trialsHash(trials), lock: lock, attempts: map[string]*attemptFiles{}}
+	if err := s.open(trials); err != nil {
+		_ = lock.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(trials []TrialInfo) error {
+	prev, err := readExperimentFile(s.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("results folder %s: %v; use another -results folder or remove it", s.dir, err)
+	case prev.TrialsHash != s.hash:
+		return fmt.Errorf("results folder %s holds experiment %q with different trials (the file, seed or space changed); use another -results folder or remove it", s.dir, prev.Name)
+	default:
+		s.resumed = true
+		s.prev = &prev.Summary
+	}
+	removeTemps(s.dir)
+
+	s.records = make([]*TrialRecord, len(trials))
+	names := map[string]bool{}
+	for i, t := range trials {
+		s.records[i] = &TrialRecord{ID: t.ID, Index: t.Index, Params: t.Params, Status: Pending}
+		for k := range t.Params {
+			names[k] = true
+		}
+	}
+	for k := range names {
+		s.paramNames = append(s.paramNames, k)
+	}
+	sort.Strings(s.paramNames)
+	if s.resumed {
+		parallel(len(s.records), func(i int) {
+			s.records[i] = resumeRecord(s.dir, s.records[i])
+		})
+	}
+	sort.SliceStable(s.records, func(i, j int) bool { return s.records[i].Index < s.records[j].Index })
+	if !s.resumed {
+		// Written at once so that a crash before the first summary still
+		// leaves a folder a later run recognises and resumes.
+		return s.WriteSummary(Summary{Status: "running"})
+	}
+	return nil
+}
+
+// resumeRecord is fresh with what the trial's trial.json says of it. The
+// planner's ID, index and params stay: they are what the trial is; the
+// file only says how far it got.
+func resumeRecord(dir string, fresh *TrialRecord) *TrialRecord {
+	rec, err := readTrialFile(filepath.Join(dir, fresh.ID, TrialFile))
+	if err != nil || rec.ID != fresh.ID {
+		// Missing, or unreadable after something other than tune wrote it:
+		// the trial runs again from the start.
+		return fresh
+	}
+	rec.Index = fresh.Index
+	rec.Params = fresh.Params
+	switch rec.Status {
+	case Terminated, Error, Pending:
+	default:
+		// It was running when the last tune process ended: that attempt is
+		// lost, the trial waits for another.
+		rec.Status = Pending
+	}
+	return rec
+}
+
+func readExperimentFile(dir string) (*experimentFile, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ExperimentFile))
+	if err != nil {
+		return nil, err
+	}
+	var ef experimentFile
+	if err := json.Unmarshal(b, &ef); err != nil {
+		return nil, fmt.Errorf("%s is not readable: %v", ExperimentFile, err)
+	}
+	return &ef, nil
+}
+
+func readTrialFile(path string) (*TrialRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rec TrialRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	if rec.ID == "" {
+		return nil, fmt.Errorf("%s has no trial_id", path)
+	}
+	return &rec, nil
+}
+
+// parallel runs fn(0..n-1) on every CPU: reading 100,000 small files one
+// after the other takes seconds.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next sync.Mutex
+	i := 0
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				k := i
+				i++
+				next.Unlock()
+				if k >= n {
+					return
+				}
+				fn(k)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkName keeps names that become folder names to one path element.
+func checkName(what, name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("results: %s %q cannot be a folder name", what, name)
+	}
+	return nil
+}
+
+func trialsHash(trials []TrialInfo) string {
+	h := sha256.New()
+	for _, t := range trials {
+		h.Write([]byte(t.ID))
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Dir is the experiment's folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Resumed reports whether Open found this experiment's earlier results.
+func (s *Store) Resumed() bool { return s.resumed }
+
+// Previous is the summary an earlier run left, nil unless Resumed: a
+// resumed experiment keeps its StartedAt from it.
+func (s *Store) Previous() *Summary { return s.prev }
+
+// Records are every trial's records, in index order. The slice is a copy;
+// the records are shared with the Store.
+func (s *Store) Records() []*TrialRecord {
+	return append([]*TrialRecord(nil), s.records...)
+}
+
+// BeginAttempt opens the files of a new attempt of rec: result.json and
+// progress.csv start empty, because the results of a trial are those of
+// the attempt that counts; the logs keep every attempt, each after a
+// header line. It resets rec's Iterations and LastResult for the same
+// reason, and persists rec as the caller set it (Running, Attempts...).
+// The writers it returns stay usable until EndAttempt; lines written
+// after that are dropped.
+func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdout, stderr driver.LineWriter, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil, errClosed
+	}
+	if old := s.attempts[rec.ID]; old != nil {
+		_ = old.close()
+		delete(s.attempts, rec.ID)
+	}
+	dir := filepath.Join(s.dir, rec.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	removeTemps(dir)
+	// Params never change under one trial ID, so an existing params.json
+	// is already right.
+	if _, err := os.Stat(filepath.Join(dir, ParamsFile)); err != nil {
+		b, err := json.MarshalIndent(paramsOrEmpty(rec.Params), "", "  ")
+		if err != nil {
+			return nil, nil, fmt.Errorf("trial %s: params: %w", rec.ID, err)
+		}
+		if err := writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n')); err != nil {
+			return nil, nil, err
+		}
+	}
+	a := &attemptFiles{attempt: attempt, start: now, last: now}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = a.close()
+		}
+	}()
+	if a.result, err = createAppendFile(filepath.Join(dir, ResultFile)); err != nil {
+		return nil, nil, err
+	}
+	if a.progress, err = createAppendFile(filepath.Join(dir, ProgressFile)); err != nil {
+		return nil, nil, err
+	}
+	header := fmt.Sprintf("=== attempt %d started %s ===", attempt, now.Format(time.RFC3339))
+	if a.stdout, err = openLog(filepath.Join(dir, StdoutFile)); err != nil {
+		return nil, nil, err
+	}
+	if a.stderr, err = openLog(filepath.Join(dir, StderrFile)); err != nil {
+		return nil, nil, err
+	}
+	a.stdout.WriteLine(header)
+	a.stderr.WriteLine(header)
+	rec.Iterations = 0
+	rec.LastResult = nil
+	if err := writeRecord(s.dir, rec); err != nil {
+		return nil, nil, err
+	}
+	ok = true
+	s.attempts[rec.ID] = a
+	return a.stdout, a.stderr, nil
+}
+
+func paramsOrEmpty(p map[string]any) map[string]any {
+	if p == nil {
+		return map[string]any{}
+	}
+	return p
+}
+
+var errClosed = errors.New("results: the store is closed")
+
+// Report records one report of rec's current attempt: it adds Ray Tune's
+// fields to a copy of metrics (a field the trial reported itself is kept
+// as reported), appends the row to result.json and progress.csv, and sets
+// rec.Iterations and rec.LastResult. Numbers it adds are float64, like
+// the numbers of a decoded report, so that rules comparing metrics see
+// one type.
+func (s *Store) Report(rec *TrialRecord, metrics map[string]any, now time.Time) (map[string]any, error) {
+	s.mu.Lock()
+	a := s.attempts[rec.ID]
+	s.mu.Unlock()
+	if a == nil {
+		return nil, fmt.Errorf("results: trial %s has no attempt open", rec.ID)
+	}
+	iteration := rec.Iterations + 1
+	row := make(map[string]any, len(metrics)+len(AddedFields))
+	for k, v := range metrics {
+		row[k] = v
+	}
+	setDefault(row, FieldTrainingIteration, float64(iteration))
+	setDefault(row, FieldTimeTotal, now.Sub(a.start).Seconds())
+	setDefault(row, FieldTimeThisIter, now.Sub(a.last).Seconds())
+	setDefault(row, FieldTimestamp, float64(now.Unix()))
+	setDefault(row, FieldTrialID, rec.ID)
+	setDefault(row, FieldDate, now.Format(time.RFC3339))
+	setDefault(row, FieldAttempt, float64(a.attempt))
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(row); err != nil {
+		return nil, fmt.Errorf("trial %s: the report cannot be written as JSON: %w", rec.ID, err)
+	}
+	if err := a.result.write(line.Bytes()); err != nil {
+		return nil, fmt.Errorf("trial %s: writing %s: %w", rec.ID, ResultFile, err)
+	}
+	if err := a.progress.write(a.progressRow(row)); err != nil {
+		return nil, fmt.Errorf("trial %s: writing %s: %w", rec.ID, ProgressFile, err)
+	}
+	a.last = now
+	rec.Iterations = iteration
+	rec.LastResult = row
+	return row, nil
+}
+
+func setDefault(row map[string]any, k string, v any) {
+	if _, ok := row[k]; !ok {
+		row[k] = v
+	}
+}
+
+// progressRow is one CSV line, preceded by the header on the attempt's
+// first report. Later rows keep the first row's columns, as Ray Tune's
+// CSV logger does: a CSV file cannot grow columns, result.json keeps the
+// rest.
+func (a *attemptFiles) progressRow(row map[string]any) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if a.columns == nil {
+		visitLeaves("", row, func(k string, _ any) { a.columns = append(a.columns, k) })
+		sort.Strings(a.columns)
+		a.colIdx = make(map[string]int, len(a.columns))
+		for i, c := range a.columns {
+			a.colIdx[c] = i
+		}
+		_ = w.Write(a.columns)
+	}
+	cells := make([]string, len(a.columns))
+	visitLeaves("", row, func(k string, v any) {
+		if i, ok := a.colIdx[k]; ok {
+			cells[i] = cellString(v)
+		}
+	})
+	_ = w.Write(cells)
+	w.Flush()
+	return buf.Bytes()
+}
+
+// EndAttempt closes the files of rec's attempt and persists rec. Called
+// for a trial with no attempt open (one that never could start), it only
+// persists rec.
+func (s *Store) EndAttempt(rec *TrialRecord) error {
+	s.mu.Lock()
+	a := s.attempts[rec.ID]
+	delete(s.attempts, rec.ID)
+	closed := s.closed
+	s.mu.Unlock()
+	var errs []error
+	if a != nil {
+		errs = append(errs, a.close())
+	}
+	if closed {
+		errs = append(errs, errClosed)
+	} else {
+		errs = append(errs, writeRecord(s.dir, rec))
+	}
+	return errors.Join(errs...)
+}
+
+func writeRecord(dir string, rec *TrialRecord) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("trial %s: record: %w", rec.ID, err)
+	}
+	tdir := filepath.Join(dir, rec.ID)
+	if err := os.MkdirAll(tdir, 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(tdir, TrialFile), append(b, '\n'))
+}
+
+func (a *attemptFiles) close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for _, f := range []*appendFile{&a.result, &a.progress} {
+		errs = append(errs, f.close())
+	}
+	for _, l := range []*logWriter{a.stdout, a.stderr} {
+		if l != nil {
+			errs = append(errs, l.close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteSummary writes experiment.json and trials.csv from sum and the
+// current records. What sum leaves empty that the Store knows (name, file,
+// metric, mode, seed, target, counts, number of trials, best trial) is
+// filled in. Each file is built in memory and replaced in one rename, so
+// it is cheap enough to call every second with 100,000 trials.
+func (s *Store) WriteSummary(sum Summary) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errClosed
+	}
+	s.summaryMu.Lock()
+	defer s.summaryMu.Unlock()
+	s.fill(&sum)
+	s.summaryBuf = buildTrialsCSV(s.summaryBuf[:0], s.records, s.paramNames)
+	if err := writeFileAtomic(filepath.Join(s.dir, TrialsCSVFile), s.summaryBuf); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(experimentFile{Summary: sum, TrialsHash: s.hash}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: summary: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(s.dir, ExperimentFile), append(b, '\n'))
+}
+
+func (s *Store) fill(sum *Summary) {
+	fillString(&sum.Name, s.info.Name)
+	fillString(&sum.File, s.info.File)
+	fillString(&sum.Metric, s.info.Metric)
+	fillString(&sum.Mode, s.info.Mode)
+	fillString(&sum.Target, s.info.Target)
+	if sum.Seed == 0 {
+		sum.Seed = s.info.Seed
+	}
+	if sum.NumTrials == 0 {
+		sum.NumTrials = len(s.records)
+	}
+	if sum.Counts == nil {
+		sum.Counts = Counts(s.records)
+	}
+	if sum.BestTrial == "" && sum.Metric != "" {
+		if best := Best(s.records, sum.Metric, sum.Mode); best != nil {
+			sum.BestTrial = best.ID
+			sum.BestResult = best.LastResult
+			sum.BestParams = best.Params
+		}
+	}
+}
+
+func fillString(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
+// Counts is how many records are in each state; every state is present.
+func Counts(records []*TrialRecord) map[Status]int {
+	c := map[Status]int{Pending: 0, Running: 0, Terminated: 0, Error: 0}
+	for _, r := range records {
+		c[r.Status]++
+	}
+	return c
+}
+
+// Close closes the files of attempts still open, without persisting their
+// records, and releases the folder's lock.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	attempts := s.attempts
+	s.attempts = map[string]*attemptFiles{}
+	s.mu.Unlock()
+	var errs []error
+	for _, a := range attempts {
+		errs = append(errs, a.close())
+	}
+	errs = append(errs, s.lock.release())
+	return errors.Join(errs...)
+}
