@@ -30,6 +30,7 @@ type command struct {
 }
 
 var commands = map[string]command{
+	"apply":    {"Run an experiment: trials as processes on this machine, results and the best trial", runApply},
 	"plan":     {"Show what an experiment would run: trials, resources, how many at once", runPlan},
 	"validate": {"Check an experiment file without planning it", runValidate},
 	"fmt":      {"Rewrite experiment files in the canonical format", runFmt},

@@ -1,8 +1,9 @@
 // Package local is the local target: trials run as processes on this
 // machine, the way Ray Tune runs on a laptop when it is not attached to a
-// cluster. Today it describes what this machine offers (DetectCapacity,
-// DetectGPUs, GPUMemoryUsed) so that `tune plan` can fit trials onto it; the
-// local process driver will live here too and use the same inventory.
+// cluster. DetectCapacity, DetectGPUs and GPUMemoryUsed describe what the
+// machine offers, so that `tune plan` can fit trials onto it, and Driver
+// runs them there behind the same driver.Driver interface as the Nomad
+// target.
 //
 // The machine is presented to the planner as one node in the planner's own
 // terms, so the one fit function that serves Nomad serves this target too:
@@ -11,14 +12,32 @@
 // CUDA_VISIBLE_DEVICES lists. Local GPUs may be shared fractionally, as in
 // Ray Tune.
 //
+// The driver runs every task of every allocation of a trial as one process:
+// the task's command with its args, never through a shell, in the
+// experiment file's folder, with the environment a Nomad task of the same
+// trial gets (TUNE_RANK, TUNE_WORLD_SIZE, TUNE_CONFIG, ... as package jobs
+// sets them, plus TUNE_ATTEMPT) and CUDA_VISIBLE_DEVICES naming the GPUs the
+// planner's assignment granted the task, with CUDA_DEVICE_ORDER=PCI_BUS_ID
+// so that CUDA and NVML count GPUs alike. Each process leads a process
+// group of its own, so a stop (SIGTERM, then SIGKILL after a grace period)
+// reaches everything it started, and what a task leaves behind in its group
+// when it exits is killed, as Nomad's executor does. A trial's processes
+// start together or not
+// at all and fail together: when one exits non-zero the others are stopped.
+// Output is passed on line by line and @tune lines become report events,
+// the same protocol as on Nomad.
+//
 // What this package must not do:
-//   - decide placement, admission or retries: that is the planner's job, and
-//     keeping it out of the drivers is what makes local and Nomad behave alike;
+//   - decide placement, admission, retries or when to stop a trial: that is
+//     the controller's and the planner's job, and keeping it out of the
+//     drivers is what makes local and Nomad behave alike;
 //   - fail because this machine has no GPU, no NVIDIA driver or no cgo: a
 //     machine without GPUs is the common case, and declared GPUs
 //     (-local-gpus) let GPU experiments be tried on it;
 //   - change the planner's types to carry local details: what only the local
 //     target needs (GPU UUIDs, for instance) stays in this package;
 //   - reserve, lock or reset a GPU, or change any device setting: it only
-//     reads what NVML reports.
+//     reads what NVML reports;
+//   - block on the controller: events are queued without bound, so a slow
+//     reader of Events never stalls a trial's output.
 package local

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/nomad-tune/tune/controller"
+	"github.com/nomad-tune/tune/driver/local"
+	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/progress"
+	"github.com/nomad-tune/tune/results"
+)
+
+const applyUsage = `
+Usage: tune apply [options] FILE
+
+  Runs the experiment. Trials run as processes on this machine, as many at
+  once as fit its CPUs, memory and GPUs (see tune plan) and
+  max_concurrent_trials allows. Progress is shown live on a terminal and as
+  plain lines otherwise; at the end, the results table and the best trial.
+
+  Results go to <results>/<experiment>/: experiment.json, trials.csv and a
+  folder per trial with params.json, result.json, progress.csv and the
+  trial's output. Running apply again on the same file and results folder
+  resumes: finished trials are kept, the others run.
+
+  Ctrl-C stops the running trials and leaves the experiment resumable.
+
+  Exit status: 0 when every trial finished without error; 1 when the file
+  is invalid, nothing can run, or some trial ended in error; 130 when
+  interrupted.
+`
+
+// exitInterrupted is the shell's status for a process ended by SIGINT.
+const exitInterrupted = 130
+
+func runApply(env *cliEnv, args []string) int {
+	fs := newFlagSet("apply", applyUsage, env.stderr)
+	var vf varFlags
+	vf.register(fs)
+	resultsDir := fs.String("results", "tune-results", "Folder for results; the experiment gets a folder of its own in it.")
+	cpus := fs.Float64("local-cpus", 0, "CPUs of this machine to use (default: all).")
+	gpus := fs.Int("local-gpus", 0, "GPUs of this machine to use, declared when NVML cannot see them (default: detected).")
+	var memory sizeFlag
+	fs.Var(&memory, "local-memory", "Memory of this machine to use, in MiB or with units such as 16GiB (default: all).")
+	progressMode := fs.String("progress", "auto", "Progress display: auto (live on a terminal, plain lines otherwise), live, plain or none.")
+	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return exitError
+	}
+	live, show, err := progressChoice(*progressMode, env.stdout)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+	logger := newLogger(env, *logLevel)
+
+	parser := hclparse.NewParser()
+	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
+	if diags.HasErrors() {
+		printDiags(env.stderr, parser, diags)
+		return exitError
+	}
+	drv, err := local.New(local.Options{
+		Capacity: local.CapacityOptions{CPUs: *cpus, GPUs: *gpus, MemoryMiB: memory.mib, Logger: logger},
+		Logger:   logger,
+	})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+	defer drv.Close()
+	capacity, err := drv.Capacity(context.Background())
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+	plan, d := planner.Build(exp, trials, capacity)
+	diags = append(diags, d...)
+	printDiags(env.stderr, parser, diags)
+	if diags.HasErrors() {
+		return exitError
+	}
+	if plan.Runnable == 0 {
+		fmt.Fprintf(env.stderr, "tune apply: no trial of %q can run on %s:\n", exp.Name, plan.Target)
+		for _, n := range plan.Never {
+			fmt.Fprintf(env.stderr, "  %d trials: %s\n", len(n.TrialIDs), n.Reason)
+		}
+		return exitError
+	}
+
+	infos := make([]results.TrialInfo, len(trials))
+	for i, t := range trials {
+		infos[i] = results.TrialInfo{ID: t.ID, Index: t.Index, Params: t.Params(&exp.Space)}
+	}
+	store, err := results.Open(*resultsDir, results.Info{
+		Name: exp.Name, File: exp.Filename, Metric: exp.Metric, Mode: string(exp.Mode), Target: capacity.Target, Seed: exp.Seed,
+	}, infos)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+	defer store.Close()
+
+	fmt.Fprintf(env.stdout, "Experiment %q: %d trials on %s, at most %s.\n", exp.Name, len(trials), plan.Target, atOnceText(plan))
+	if store.Resumed() {
+		done := 0
+		for _, rec := range store.Records() {
+			if rec.Status.Finished() {
+				done++
+			}
+		}
+		fmt.Fprintf(env.stdout, "Resuming from %s: %d of %d trials are already done.\n", store.Dir(), done, len(trials))
+	}
+	for _, n := range plan.Never {
+		fmt.Fprintf(env.stdout, "%d trials can never run here and are marked as errors: %s\n", len(n.TrialIDs), n.Reason)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	go func() {
+		if _, ok := <-signals; ok {
+			fmt.Fprintln(env.stderr, "\ntune: stopping the running trials (they will run again when you resume)...")
+			cancel()
+		}
+	}()
+
+	var reporter controller.Reporter
+	if show {
+		reporter = progress.New(env.stdout, progress.Options{Live: live})
+	}
+	outcome, err := controller.Run(ctx, controller.Options{
+		Experiment: exp,
+		Trials:     trials,
+		Driver:     drv,
+		Store:      store,
+		Reporter:   reporter,
+		Logger:     logger,
+		Target:     capacity.Target,
+	})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+
+	fmt.Fprintln(env.stdout)
+	printResultsTable(env.stdout, &outcome.Summary, store.Records(), exp.Space.Names(), 20)
+	abs, err := filepath.Abs(store.Dir())
+	if err != nil {
+		abs = store.Dir()
+	}
+	fmt.Fprintf(env.stdout, "Results: %s\n", abs)
+
+	switch {
+	case outcome.Status == controller.StatusStopped && ctx.Err() != nil:
+		fmt.Fprintf(env.stdout, "Stopped: %s.\n", outcome.Message)
+		return exitInterrupted
+	case outcome.Status == controller.StatusFailed:
+		fmt.Fprintf(env.stderr, "tune apply: %s\n", outcome.Message)
+		return exitError
+	case outcome.Summary.Counts[results.Error] > 0:
+		fmt.Fprintf(env.stderr, "tune apply: %d trials ended in error (see %s)\n", outcome.Summary.Counts[results.Error], filepath.Join(store.Dir(), "trials.csv"))
+		return exitError
+	case outcome.Status == controller.StatusStopped:
+		fmt.Fprintf(env.stdout, "Stopped: %s.\n", outcome.Message)
+	}
+	return exitOK
+}
+
+// progressChoice reads -progress: whether to redraw live, and whether to
+// show progress at all.
+func progressChoice(mode string, stdout any) (live, show bool, err error) {
+	switch mode {
+	case "auto":
+		return isTerminal(stdout), true, nil
+	case "live":
+		return true, true, nil
+	case "plain":
+		return false, true, nil
+	case "none":
+		return false, false, nil
+	}
+	return false, false, fmt.Errorf("-progress must be auto, live, plain or none; got %q", mode)
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,365 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/experiment"
+)
+
+// attempt is one attempt of one trial: its processes and how it is going.
+type attempt struct {
+	d       *Driver
+	key     attemptKey
+	dir     string
+	tasks   []*taskPlan
+	stdout  driver.LineWriter
+	stderr  driver.LineWriter
+	prefix  bool
+	outMu   sync.Mutex
+	warned  atomic.Bool
+	waitCtx context.Context
+	// cancelWait aborts a wait_for_gpu in progress.
+	cancelWait context.CancelFunc
+
+	mu       sync.Mutex
+	procs    []*process
+	launched bool
+	// running counts launched processes that have not exited.
+	running    int
+	stopped    bool
+	stopReason string
+	// failure is the first failure's message; the attempt has failed
+	// once it is set.
+	failure string
+	// exitCode is the first non-zero exit status of a process.
+	exitCode int
+}
+
+// process is one running task of an attempt.
+type process struct {
+	plan   *taskPlan
+	cmd    *exec.Cmd
+	stdout *os.File
+	stderr *os.File
+	// exited is closed once the process is reaped.
+	exited chan struct{}
+	// drain stops reading output a descendant keeps open after the task
+	// is gone.
+	drain *time.Timer
+
+	// Guarded by attempt.mu.
+	done        bool
+	terminating bool
+	// endedByLeader marks a task stopped because its allocation's leader
+	// exited: how it ends is not the attempt's outcome, as in Nomad.
+	endedByLeader bool
+}
+
+func newAttempt(d *Driver, req driver.StartRequest, tasks []*taskPlan) *attempt {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &attempt{
+		d:          d,
+		key:        attemptKey{req.Trial.ID, req.Attempt},
+		dir:        req.Experiment.Dir,
+		tasks:      tasks,
+		stdout:     req.Stdout,
+		stderr:     req.Stderr,
+		waitCtx:    ctx,
+		cancelWait: cancel,
+	}
+	if a.stdout == nil {
+		a.stdout = discard{}
+	}
+	if a.stderr == nil {
+		a.stderr = discard{}
+	}
+	world := 0
+	for _, t := range tasks {
+		world = max(world, t.rank+1)
+	}
+	a.prefix = world > 1
+	return a
+}
+
+type discard struct{}
+
+func (discard) WriteLine(string) {}
+
+// emit queues an event of this attempt.
+func (a *attempt) emit(ev driver.Event) {
+	ev.TrialID = a.key.trialID
+	ev.Attempt = a.key.attempt
+	ev.Time = time.Now()
+	a.d.events.push(ev)
+}
+
+// end is the last thing an attempt does: it leaves the driver and says how
+// it ended.
+func (a *attempt) end(ev driver.Event) {
+	a.cancelWait()
+	a.d.forget(a)
+	ev.Kind = driver.EventExited
+	a.emit(ev)
+	a.d.live.Done()
+}
+
+// gpuIndices are the distinct GPUs granted to any task of the attempt, as
+// NVML indices, for wait_for_gpu.
+func (a *attempt) gpuIndices() []int {
+	var out []int
+	for _, t := range a.tasks {
+		for _, id := range t.gpus {
+			i, err := strconv.Atoi(id)
+			if err != nil || slices.Contains(out, i) {
+				continue
+			}
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// launch starts every process, or none: when one fails to start, those
+// already started are killed and reaped before it returns. It starts
+// nothing when the attempt was stopped first.
+func (a *attempt) launch() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return nil
+	}
+	for _, t := range a.tasks {
+		p, err := a.startProcess(t)
+		if err != nil {
+			for _, q := range a.procs {
+				q.abandon()
+			}
+			a.procs = nil
+			return err
+		}
+		a.d.log.Debug("started", "trial", a.key.trialID, "attempt", a.key.attempt, "task", t.task, "rank", t.rank, "pid", p.cmd.Process.Pid)
+		a.procs = append(a.procs, p)
+	}
+	a.launched = true
+	a.running = len(a.procs)
+	return nil
+}
+
+func (a *attempt) startProcess(t *taskPlan) (*process, error) {
+	// exec.Command looks a bare name up on PATH; a relative path such as
+	// ./train.sh is taken relative to Dir when the process starts.
+	cmd := exec.Command(t.command, t.args...)
+	cmd.Dir = a.dir
+	cmd.Env = t.env
+	setProcessGroup(cmd)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", t.name, err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("starting %s: %w", t.name, err)
+	}
+	// Our own pipes rather than exec's copying goroutines: Wait then does
+	// not wait for output, and the read ends can be given a deadline when
+	// a descendant that escaped the process group holds them open.
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	// The child has its own copies of the write ends; ours must be closed
+	// for the readers to see end of file when it exits.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("starting %s: %w", t.name, err)
+	}
+	return &process{plan: t, cmd: cmd, stdout: outR, stderr: errR, exited: make(chan struct{})}, nil
+}
+
+// abandon kills a process of an attempt that did not start whole, and reaps
+// it, so that nothing of the attempt is left running.
+func (p *process) abandon() {
+	_ = killGroup(p.cmd)
+	_ = p.cmd.Wait()
+	p.stdout.Close()
+	p.stderr.Close()
+}
+
+// waitThenRun waits for the granted GPUs to be free, then runs the attempt.
+func (a *attempt) waitThenRun(w *experiment.WaitForGPU, gpus []int) {
+	if err := a.waitForGPUs(w, gpus); err != nil {
+		if errors.Is(err, errStoppedWaiting) {
+			a.end(a.stoppedEvent())
+			return
+		}
+		a.end(driver.Event{Failed: true, ExitCode: -1, Message: err.Error()})
+		return
+	}
+	if err := a.launch(); err != nil {
+		a.end(driver.Event{Failed: true, ExitCode: -1, Message: err.Error()})
+		return
+	}
+	a.run()
+}
+
+// run follows launched processes until every one has exited and its
+// output has been read, then ends the attempt.
+func (a *attempt) run() {
+	a.mu.Lock()
+	procs := a.procs
+	a.mu.Unlock()
+	if len(procs) == 0 {
+		a.end(a.stoppedEvent())
+		return
+	}
+	// Queued before any reader starts, so that no report comes before it.
+	a.emit(driver.Event{Kind: driver.EventRunning})
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			a.read(p, p.stdout, true)
+		}()
+		go func() {
+			defer wg.Done()
+			a.read(p, p.stderr, false)
+		}()
+		go func() {
+			defer wg.Done()
+			a.wait(p)
+		}()
+	}
+	wg.Wait()
+	for _, p := range procs {
+		p.drain.Stop()
+	}
+	a.end(a.exitEvent())
+}
+
+// wait reaps one process and judges how it ended.
+func (a *attempt) wait(p *process) {
+	waitErr := p.cmd.Wait()
+	// What the task left behind in its process group goes with it, as
+	// Nomad's executor does, so that no orphan holds on to resources the
+	// planner now counts as free.
+	_ = killGroup(p.cmd)
+	close(p.exited)
+	a.exited(p, waitErr)
+	grace := a.d.killGrace
+	p.drain = time.AfterFunc(grace, func() {
+		_ = p.stdout.SetReadDeadline(time.Now())
+		_ = p.stderr.SetReadDeadline(time.Now())
+	})
+}
+
+func (a *attempt) exited(p *process, waitErr error) {
+	code, how := -1, ""
+	if ps := p.cmd.ProcessState; ps != nil {
+		code, how = exitStatus(ps)
+	} else {
+		how = fmt.Sprintf("could not be waited for: %v", waitErr)
+	}
+	a.d.log.Debug("exited", "trial", a.key.trialID, "attempt", a.key.attempt, "task", p.plan.task, "rank", p.plan.rank, "code", code)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p.done = true
+	a.running--
+	if p.endedByLeader {
+		return
+	}
+	if code != 0 && a.exitCode == 0 {
+		a.exitCode = code
+	}
+	if code != 0 && !a.stopped && a.failure == "" {
+		// A gang fails together: the others would only wait for a peer
+		// that is gone.
+		a.failure = p.plan.name + " " + how
+		for _, q := range a.procs {
+			a.terminateLocked(q)
+		}
+		return
+	}
+	if p.plan.leader {
+		for _, q := range a.procs {
+			if q.plan.rank == p.plan.rank && !q.done && !q.terminating {
+				q.endedByLeader = true
+				a.terminateLocked(q)
+			}
+		}
+	}
+}
+
+// stop ends the attempt at the controller's request.
+func (a *attempt) stop(reason string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped || a.failure != "" || (a.launched && a.running == 0) {
+		return
+	}
+	a.stopped = true
+	a.stopReason = reason
+	a.cancelWait()
+	for _, p := range a.procs {
+		a.terminateLocked(p)
+	}
+}
+
+// terminateLocked sends SIGTERM to a process group, and SIGKILL after the
+// grace period if the process has not exited by then.
+func (a *attempt) terminateLocked(p *process) {
+	if p.done || p.terminating {
+		return
+	}
+	p.terminating = true
+	if err := terminateGroup(p.cmd); err != nil {
+		a.d.log.Debug("cannot signal a task", "task", p.plan.task, "rank", p.plan.rank, "error", err)
+	}
+	grace := a.d.killGrace
+	go func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-p.exited:
+		case <-t.C:
+			a.d.log.Debug("task did not exit after SIGTERM; killing it", "trial", a.key.trialID, "task", p.plan.task, "rank", p.plan.rank, "grace", grace)
+			_ = killGroup(p.cmd)
+		}
+	}()
+}
+
+func (a *attempt) stoppedEvent() driver.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return driver.Event{Stopped: true, ExitCode: -1, Message: a.stopReason}
+}
+
+func (a *attempt) exitEvent() driver.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ev := driver.Event{ExitCode: a.exitCode}
+	switch {
+	case a.stopped:
+		ev.Stopped = true
+		ev.Message = a.stopReason
+	case a.failure != "":
+		ev.Failed = true
+		ev.Message = a.failure
+	}
+	return ev
+}

@@ -1,0 +1,36 @@
+//go:build !unix
+
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// setProcessGroup does nothing here: without Unix process groups, stopping
+// a task ends only its own process.
+func setProcessGroup(*exec.Cmd) {}
+
+// terminateGroup kills at once: there is no SIGTERM to send first.
+func terminateGroup(cmd *exec.Cmd) error { return killGroup(cmd) }
+
+func killGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	err := cmd.Process.Kill()
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
+
+func exitStatus(ps *os.ProcessState) (int, string) {
+	code := ps.ExitCode()
+	if code == -1 {
+		return -1, "was killed"
+	}
+	return code, fmt.Sprintf("exited with status %d", code)
+}
