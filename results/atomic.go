@@ -10,11 +10,17 @@ import (
 // by a crash can be recognised and removed.
 const tempMarker = ".tmp-"
 
-// writeFileAtomic replaces path with data so that a reader, or the file
-// system after a crash, sees either the old file or the whole new one.
-// The temporary file is in the same folder because rename is only atomic
+// writeFileAtomic replaces path with data so that a reader, or tune after
+// a crash of its own, sees either the old file or the whole new one. The
+// temporary file is in the same folder because rename is only atomic
 // within one file system.
-func writeFileAtomic(path string, data []byte) (err error) {
+//
+// durable adds an fsync before the rename, so that a power loss cannot
+// leave an empty file under the final name either. Per-trial files skip
+// it: it costs more than the rest of starting a trial, and a trial file
+// lost to a power cut is read as absent, so the trial runs again rather
+// than being misreported.
+func writeFileAtomic(path string, data []byte, durable bool) (err error) {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, "."+base+tempMarker+"*")
 	if err != nil {
@@ -30,10 +36,10 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	// Without the fsync, a power loss after the rename can leave an empty
-	// file under the final name on file systems that delay allocation.
-	if err = f.Sync(); err != nil {
-		return err
+	if durable {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	// CreateTemp makes the file private; results are for every reader the
 	// folder itself allows.

@@ -10,21 +10,23 @@ import (
 // write, and a write that fails halfway is cut back, so the file only ever
 // holds whole lines.
 type appendFile struct {
-	f    *os.File
-	size int64
+	path   string
+	f      *os.File
+	size   int64
+	closed bool
 }
 
-func createAppendFile(path string) (appendFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return appendFile{}, err
-	}
-	return appendFile{f: f}, nil
-}
-
+// write appends b, creating the file (empty) on the first write.
 func (a *appendFile) write(b []byte) error {
-	if a.f == nil {
+	if a.closed {
 		return os.ErrClosed
+	}
+	if a.f == nil {
+		f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		a.f = f
 	}
 	n, err := a.f.Write(b)
 	if err != nil {
@@ -41,6 +43,7 @@ func (a *appendFile) write(b []byte) error {
 }
 
 func (a *appendFile) close() error {
+	a.closed = true
 	if a.f == nil {
 		return nil
 	}
@@ -53,20 +56,21 @@ func (a *appendFile) close() error {
 // write, so a crash leaves whole lines, and the mutex keeps lines whole
 // when several goroutines write.
 type logWriter struct {
-	mu  sync.Mutex
-	f   *os.File
-	buf []byte
+	mu sync.Mutex
+	// path is opened, and header written, at the first line: a trial that
+	// prints nothing costs no file.
+	path   string
+	header string
+	f      *os.File
+	closed bool
+	buf    []byte
 	// err is the first write error: WriteLine has no way to return it, so
 	// EndAttempt does.
 	err error
 }
 
-func openLog(path string) (*logWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &logWriter{f: f}, nil
+func newLog(path, header string) *logWriter {
+	return &logWriter{path: path, header: header}
 }
 
 // WriteLine appends line and a newline; after the attempt ended it does
@@ -74,10 +78,23 @@ func openLog(path string) (*logWriter, error) {
 func (w *logWriter) WriteLine(line string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return
 	}
-	w.buf = append(append(w.buf[:0], line...), '\n')
+	if w.f == nil {
+		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			if w.err == nil {
+				w.err = err
+			}
+			return
+		}
+		w.f = f
+		w.buf = append(append(w.buf[:0], w.header...), '\n')
+	} else {
+		w.buf = w.buf[:0]
+	}
+	w.buf = append(append(w.buf, line...), '\n')
 	if _, err := w.f.Write(w.buf); err != nil && w.err == nil {
 		w.err = err
 	}
@@ -90,8 +107,12 @@ func (w *logWriter) WriteLine(line string) {
 func (w *logWriter) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return nil
+	}
+	w.closed = true
+	if w.f == nil {
+		return w.err
 	}
 	err := errors.Join(w.err, w.f.Close())
 	w.f = nil

@@ -37,9 +37,8 @@ func Experiments(root string) ([]string, error) {
 
 // Load reads an experiment's results as they are now, running or
 // finished, without taking the folder's lock. The records are in index
-// order: a trial's trial.json where it has one, for a running trial with
-// its result.json so far, and trials.csv's row for the trials that never
-// started.
+// order: a finished trial's trial.json, and trials.csv's row for the
+// others, brought up to date from result.json while they run.
 func Load(root, name string) (*Summary, []*TrialRecord, error) {
 	dir := filepath.Join(root, name)
 	ef, err := readExperimentFile(dir)
@@ -65,26 +64,41 @@ func Load(root, name string) (*Summary, []*TrialRecord, error) {
 		if err != nil || rec.ID != trialDirs[i] {
 			return
 		}
-		if rec.Status == Running {
-			readProgress(filepath.Join(dir, rec.ID, ResultFile), rec)
-		}
 		found[i] = rec
 	})
-	byID := map[string]bool{}
-	var records []*TrialRecord
+	// trial.json is written when an attempt ends, so it is the word on
+	// finished trials; for the others, trials.csv (rewritten every second
+	// while the experiment runs) is fresher.
+	finished := map[string]bool{}
+	byID := map[string]*TrialRecord{}
 	for _, r := range found {
 		if r != nil {
-			records = append(records, r)
-			byID[r.ID] = true
+			byID[r.ID] = r
+			if r.Status.Finished() {
+				finished[r.ID] = true
+			}
 		}
 	}
 	if f, err := os.Open(filepath.Join(dir, TrialsCSVFile)); err == nil {
-		more, err := readTrialsCSV(f, byID)
+		rows, err := readTrialsCSV(f, finished)
 		_ = f.Close()
 		if err != nil {
 			return nil, nil, fmt.Errorf("results folder %s: %s: %v", dir, TrialsCSVFile, err)
 		}
-		records = append(records, more...)
+		for _, row := range rows {
+			if old, ok := byID[row.ID]; ok && old.Params != nil {
+				// trial.json keeps the parameters' types; CSV text does not.
+				row.Params = old.Params
+			}
+			byID[row.ID] = row
+		}
+	}
+	records := make([]*TrialRecord, 0, len(byID))
+	for _, r := range byID {
+		if r.Status == Running {
+			readProgress(filepath.Join(dir, r.ID, ResultFile), r)
+		}
+		records = append(records, r)
 	}
 	sort.SliceStable(records, func(i, j int) bool { return records[i].Index < records[j].Index })
 	return &ef.Summary, records, nil
@@ -104,7 +118,8 @@ func notFound(root, name string) error {
 }
 
 // readProgress brings a running trial's record up to date from its
-// result.json: trial.json is only written when an attempt starts or ends.
+// result.json: trial.json is only written when an attempt ends, and
+// trials.csv once a second.
 func readProgress(path string, rec *TrialRecord) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -23,8 +23,8 @@ const (
 func (s Status) Finished() bool { return s == Terminated || s == Error }
 
 // TrialRecord is what is known of one trial; it is persisted in the
-// trial's folder (trial.json) whenever an attempt starts or ends, so a
-// resumed experiment knows which trials are done.
+// trial's folder (trial.json) whenever an attempt ends, so a resumed
+// experiment knows which trials are done.
 type TrialRecord struct {
 	ID     string         `json:"trial_id"`
 	Index  int            `json:"index"`

@@ -304,13 +304,16 @@ func (s *Store) Records() []*TrialRecord {
 	return append([]*TrialRecord(nil), s.records...)
 }
 
-// BeginAttempt opens the files of a new attempt of rec: result.json and
-// progress.csv start empty, because the results of a trial are those of
-// the attempt that counts; the logs keep every attempt, each after a
-// header line. It resets rec's Iterations and LastResult for the same
-// reason, and persists rec as the caller set it (Running, Attempts...).
-// The writers it returns stay usable until EndAttempt; lines written
-// after that are dropped.
+// BeginAttempt starts a new attempt of rec: the results of an earlier
+// attempt go, because the results of a trial are those of the attempt
+// that counts, and result.json and progress.csv are created at the first
+// report; the logs keep every attempt, each after a header line written
+// with its first line of output. It resets rec's Iterations and
+// LastResult for the same reason. It does not persist rec: a crash during
+// the attempt leaves trial.json as the previous attempt ended it, which is
+// how a resume must see the trial (the interrupted attempt counts for
+// nothing). The writers it returns stay usable until EndAttempt; lines
+// written after that are dropped.
 func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdout, stderr driver.LineWriter, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -333,37 +336,32 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 		if err != nil {
 			return nil, nil, fmt.Errorf("trial %s: params: %w", rec.ID, err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n')); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n'), false); err != nil {
 			return nil, nil, err
 		}
 	}
-	a := &attemptFiles{attempt: attempt, start: now, last: now}
+	a := &attemptFiles{attempt: attempt, start: now, last: now,
+		result: appendFile{path: filepath.Join(dir, ResultFile)}, progress: appendFile{path: filepath.Join(dir, ProgressFile)}}
 	ok := false
 	defer func() {
 		if !ok {
 			_ = a.close()
 		}
 	}()
-	if a.result, err = createAppendFile(filepath.Join(dir, ResultFile)); err != nil {
-		return nil, nil, err
-	}
-	if a.progress, err = createAppendFile(filepath.Join(dir, ProgressFile)); err != nil {
-		return nil, nil, err
+	// The files of an attempt are created when it first writes to them:
+	// starting a trial is on the path between one trial's end and the
+	// next one's start, and most of that path was file creation. Results
+	// of an earlier attempt go now, so they cannot be taken for this one's.
+	for _, name := range []string{ResultFile, ProgressFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
 	}
 	header := fmt.Sprintf("=== attempt %d started %s ===", attempt, now.Format(time.RFC3339))
-	if a.stdout, err = openLog(filepath.Join(dir, StdoutFile)); err != nil {
-		return nil, nil, err
-	}
-	if a.stderr, err = openLog(filepath.Join(dir, StderrFile)); err != nil {
-		return nil, nil, err
-	}
-	a.stdout.WriteLine(header)
-	a.stderr.WriteLine(header)
+	a.stdout = newLog(filepath.Join(dir, StdoutFile), header)
+	a.stderr = newLog(filepath.Join(dir, StderrFile), header)
 	rec.Iterations = 0
 	rec.LastResult = nil
-	if err := writeRecord(s.dir, rec); err != nil {
-		return nil, nil, err
-	}
 	ok = true
 	s.attempts[rec.ID] = a
 	return a.stdout, a.stderr, nil
@@ -487,7 +485,7 @@ func writeRecord(dir string, rec *TrialRecord) error {
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(tdir, TrialFile), append(b, '\n'))
+	return writeFileAtomic(filepath.Join(tdir, TrialFile), append(b, '\n'), false)
 }
 
 func (a *attemptFiles) close() error {
@@ -521,14 +519,14 @@ func (s *Store) WriteSummary(sum Summary) error {
 	defer s.summaryMu.Unlock()
 	s.fill(&sum)
 	s.summaryBuf = buildTrialsCSV(s.summaryBuf[:0], s.records, s.paramNames)
-	if err := writeFileAtomic(filepath.Join(s.dir, TrialsCSVFile), s.summaryBuf); err != nil {
+	if err := writeFileAtomic(filepath.Join(s.dir, TrialsCSVFile), s.summaryBuf, true); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(experimentFile{Summary: sum, TrialsHash: s.hash}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("results: summary: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir, ExperimentFile), append(b, '\n'))
+	return writeFileAtomic(filepath.Join(s.dir, ExperimentFile), append(b, '\n'), true)
 }
 
 func (s *Store) fill(sum *Summary) {

@@ -244,7 +244,7 @@ func TestResumeKeepsFinishedTrialsAndRequeuesRunningOnes(t *testing.T) {
 	}{
 		{"a terminated trial stays terminated", Terminated, 1, 0},
 		{"an errored trial stays errored", Error, 1, 1},
-		{"a running trial is pending again, keeping its counts", Pending, 1, 0},
+		{"a trial running at the crash is pending again, and the interrupted attempt does not count", Pending, 0, 0},
 		{"a trial that never started is pending", Pending, 0, 0},
 	}
 	for i, tt := range tests {
