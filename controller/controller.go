@@ -151,6 +151,8 @@ type controller struct {
 	message    string
 	interrupts int
 
+	// unsaved are records of attempts that ended and are not yet persisted.
+	unsaved     []*results.TrialRecord
 	recent      []TrialView
 	best        *results.TrialRecord
 	lastSummary time.Time
@@ -269,7 +271,9 @@ func (c *controller) loop(ctx context.Context) (*Outcome, error) {
 			c.interrupt("interrupted")
 		}
 		c.admit(ctx)
+		c.save()
 	}
+	c.save()
 	out := c.outcome()
 	if err := c.opts.Store.WriteSummary(out.Summary); err != nil {
 		return out, fmt.Errorf("writing the experiment summary: %w", err)
@@ -349,6 +353,11 @@ func (c *controller) unwait(s *experiment.Shape) {
 // start launches an attempt; false means it was not launched and the trial
 // is still pending.
 func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *planner.Trial, a *planner.Assignment) bool {
+	// A trial retried at once must have its last attempt saved (and its
+	// files closed) before the next one opens them.
+	if len(c.unsaved) > 0 {
+		c.save()
+	}
 	now := c.clock.Now()
 	attempt := rec.Attempts
 	rec.Attempts++
@@ -471,9 +480,9 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	default:
 		c.setStatus(rec, results.Terminated)
 	}
-	if err := c.opts.Store.EndAttempt(rec); err != nil {
-		c.log.Error("cannot record the end of a trial", "trial", rec.ID, "error", err)
-	}
+	// The record is saved after the next admission: the trials waiting
+	// for this one's resources start without waiting on the disk.
+	c.unsaved = append(c.unsaved, rec)
 	c.updateBest(rec)
 	c.remember(rec)
 	c.notify(kind, rec, message)
@@ -657,6 +666,14 @@ func (c *controller) better(a, b *results.TrialRecord) bool {
 		return av > bv
 	}
 	return av < bv
+}
+
+// save persists the records of ended attempts.
+func (c *controller) save() {
+	for _, rec := range c.unsaved {
+		c.persist(rec)
+	}
+	c.unsaved = c.unsaved[:0]
 }
 
 func (c *controller) persist(rec *results.TrialRecord) {

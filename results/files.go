@@ -10,7 +10,9 @@ import (
 // write, and a write that fails halfway is cut back, so the file only ever
 // holds whole lines.
 type appendFile struct {
-	path   string
+	path string
+	// ready makes the folder before the file is first created.
+	ready  func() error
 	f      *os.File
 	size   int64
 	closed bool
@@ -22,6 +24,9 @@ func (a *appendFile) write(b []byte) error {
 		return os.ErrClosed
 	}
 	if a.f == nil {
+		if err := a.ready(); err != nil {
+			return err
+		}
 		f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err
@@ -61,6 +66,7 @@ type logWriter struct {
 	// prints nothing costs no file.
 	path   string
 	header string
+	ready  func() error
 	f      *os.File
 	closed bool
 	buf    []byte
@@ -69,8 +75,8 @@ type logWriter struct {
 	err error
 }
 
-func newLog(path, header string) *logWriter {
-	return &logWriter{path: path, header: header}
+func newLog(path, header string, ready func() error) *logWriter {
+	return &logWriter{path: path, header: header, ready: ready}
 }
 
 // WriteLine appends line and a newline; after the attempt ended it does
@@ -82,7 +88,11 @@ func (w *logWriter) WriteLine(line string) {
 		return
 	}
 	if w.f == nil {
-		f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		err := w.ready()
+		var f *os.File
+		if err == nil {
+			f, err = os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		}
 		if err != nil {
 			if w.err == nil {
 				w.err = err

@@ -116,6 +116,10 @@ type attemptFiles struct {
 	colIdx  map[string]int
 	stdout  *logWriter
 	stderr  *logWriter
+	// prepare makes the trial's folder; ready runs it once.
+	prepare func() error
+	once    sync.Once
+	prepErr error
 }
 
 // TrialDir is the folder of one trial's files.
@@ -325,46 +329,57 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 		delete(s.attempts, rec.ID)
 	}
 	dir := filepath.Join(s.dir, rec.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	removeTemps(dir)
-	// Params never change under one trial ID, so an existing params.json
-	// is already right.
-	if _, err := os.Stat(filepath.Join(dir, ParamsFile)); err != nil {
-		b, err := json.MarshalIndent(paramsOrEmpty(rec.Params), "", "  ")
-		if err != nil {
-			return nil, nil, fmt.Errorf("trial %s: params: %w", rec.ID, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n'), false); err != nil {
-			return nil, nil, err
-		}
-	}
-	a := &attemptFiles{attempt: attempt, start: now, last: now,
-		result: appendFile{path: filepath.Join(dir, ResultFile)}, progress: appendFile{path: filepath.Join(dir, ProgressFile)}}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = a.close()
-		}
-	}()
-	// The files of an attempt are created when it first writes to them:
-	// starting a trial is on the path between one trial's end and the
-	// next one's start, and most of that path was file creation. Results
-	// of an earlier attempt go now, so they cannot be taken for this one's.
-	for _, name := range []string{ResultFile, ProgressFile} {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, err
+	params := paramsOrEmpty(rec.Params)
+	a := &attemptFiles{attempt: attempt, start: now, last: now}
+	// The trial's folder and files are made when the attempt first writes
+	// to them, which for output is on the driver's reader goroutines: the
+	// controller starts the next trial without waiting on the file system,
+	// which on some disks takes milliseconds per new file.
+	a.prepare = func() error { return prepareTrialDir(dir, params) }
+	a.result = appendFile{path: filepath.Join(dir, ResultFile), ready: a.ready}
+	a.progress = appendFile{path: filepath.Join(dir, ProgressFile), ready: a.ready}
+	// Results of an earlier attempt (or run) go now, so they cannot be
+	// taken for this one's.
+	if rec.Attempts > 1 || s.resumed {
+		for _, name := range []string{ResultFile, ProgressFile} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, err
+			}
 		}
 	}
 	header := fmt.Sprintf("=== attempt %d started %s ===", attempt, now.Format(time.RFC3339))
-	a.stdout = newLog(filepath.Join(dir, StdoutFile), header)
-	a.stderr = newLog(filepath.Join(dir, StderrFile), header)
+	a.stdout = newLog(filepath.Join(dir, StdoutFile), header, a.ready)
+	a.stderr = newLog(filepath.Join(dir, StderrFile), header, a.ready)
 	rec.Iterations = 0
 	rec.LastResult = nil
-	ok = true
 	s.attempts[rec.ID] = a
 	return a.stdout, a.stderr, nil
+}
+
+// prepareTrialDir makes a trial's folder and its params.json. Params never
+// change under one trial ID, so an existing params.json is already right;
+// an existing folder may hold temporary files of a crash.
+func prepareTrialDir(dir string, params map[string]any) error {
+	if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrExist) {
+		removeTemps(dir)
+		if _, err := os.Stat(filepath.Join(dir, ParamsFile)); err == nil {
+			return nil
+		}
+	} else if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(params, "", "  ")
+	if err != nil {
+		return fmt.Errorf("params of %s: %w", filepath.Base(dir), err)
+	}
+	return writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n'), false)
+}
+
+// ready prepares the attempt's folder once; every file of the attempt
+// calls it before its first write.
+func (a *attemptFiles) ready() error {
+	a.once.Do(func() { a.prepErr = a.prepare() })
+	return a.prepErr
 }
 
 func paramsOrEmpty(p map[string]any) map[string]any {
@@ -465,13 +480,16 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 	closed := s.closed
 	s.mu.Unlock()
 	var errs []error
-	if a != nil {
-		errs = append(errs, a.close())
-	}
-	if closed {
+	switch {
+	case closed:
 		errs = append(errs, errClosed)
-	} else {
-		errs = append(errs, writeRecord(s.dir, rec))
+	case a != nil:
+		errs = append(errs, a.close(), a.ready(), writeRecord(s.dir, rec))
+	default:
+		errs = append(errs, prepareTrialDir(filepath.Join(s.dir, rec.ID), paramsOrEmpty(rec.Params)), writeRecord(s.dir, rec))
+	}
+	if closed && a != nil {
+		errs = append(errs, a.close())
 	}
 	return errors.Join(errs...)
 }
