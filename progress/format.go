@@ -11,18 +11,19 @@ import (
 	"unicode"
 
 	"github.com/nomad-tune/tune/controller"
+	"github.com/nomad-tune/tune/results"
 )
 
 // ownFields are the fields tune adds to every report: they are in every
 // row, so picking them as metric columns would crowd out what the trial
 // itself reports.
-var ownFields = map[string]bool{
-	"training_iteration": true,
-	"time_total_s":       true,
-	"time_this_iter_s":   true,
-	"timestamp":          true,
-	"trial_id":           true,
-}
+var ownFields = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range results.AddedFields {
+		m[f] = true
+	}
+	return m
+}()
 
 // formatDuration is h:mm:ss, truncated to the second like a clock.
 func formatDuration(d time.Duration) string {

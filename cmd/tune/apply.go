@@ -141,7 +141,16 @@ func runApply(env *cliEnv, args []string) int {
 
 	var reporter controller.Reporter
 	if show {
-		reporter = progress.New(env.stdout, progress.Options{Live: live})
+		opts := progress.Options{Live: live}
+		if live {
+			opts.Width, opts.Height = progress.TerminalSize()
+			if f, ok := env.stdout.(*os.File); ok {
+				if w, h := terminalSize(f); w > 0 {
+					opts.Width, opts.Height = w, h
+				}
+			}
+		}
+		reporter = progress.New(env.stdout, opts)
 	}
 	outcome, err := controller.Run(ctx, controller.Options{
 		Experiment: exp,
