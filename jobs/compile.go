@@ -68,6 +68,7 @@ const (
 	EnvRank         = "TUNE_RANK"
 	EnvWorldSize    = "TUNE_WORLD_SIZE"
 	EnvGroup        = "TUNE_GROUP"
+	EnvAttempt      = "TUNE_ATTEMPT"
 	EnvCUDADevices  = "CUDA_VISIBLE_DEVICES"
 	nvidiaDeviceEnv = "NVIDIA_VISIBLE_DEVICES"
 )
@@ -362,6 +363,7 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 	env[EnvCPUs] = cpusText(res)
 	env[EnvWorldSize] = strconv.Itoa(c.world)
 	env[EnvGroup] = spec.Group
+	env[EnvAttempt] = strconv.Itoa(c.opts.Attempt)
 
 	// Nomad interpolates a task's env but cannot add to a number, and it
 	// interpolates env before the device hook adds NVIDIA_VISIBLE_DEVICES;

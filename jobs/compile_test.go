@@ -272,7 +272,7 @@ func TestCompileStrictPackOfOneAllocationKeepsItsGroup(t *testing.T) {
 	assert.Nil(t, tg.Tasks[1].Lifecycle)
 }
 
-func TestCompileAttemptChangesOnlyTheAttempt(t *testing.T) {
+func TestCompileAttemptChangesOnlyTheAttemptMetaAndEnv(t *testing.T) {
 	src := `experiment "retry" {
   space {
     x = uniform(0, 1)
@@ -291,6 +291,10 @@ func TestCompileAttemptChangesOnlyTheAttempt(t *testing.T) {
 	assert.Equal(t, *first.ID, *retry.ID, "every attempt is a version of one job")
 	assert.Equal(t, "0", first.Meta[jobs.MetaAttempt])
 	assert.Equal(t, "2", retry.Meta[jobs.MetaAttempt])
+	assert.Equal(t, "0", first.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt])
+	assert.Equal(t, "2", retry.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt])
+	// Apart from the attempt, the task groups are the same.
+	retry.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt] = "0"
 	assert.Equal(t, first.TaskGroups, retry.TaskGroups)
 }
 

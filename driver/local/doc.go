@@ -16,7 +16,7 @@
 // the task's command with its args, never through a shell, in the
 // experiment file's folder, with the environment a Nomad task of the same
 // trial gets (TUNE_RANK, TUNE_WORLD_SIZE, TUNE_CONFIG, ... as package jobs
-// sets them, plus TUNE_ATTEMPT) and CUDA_VISIBLE_DEVICES naming the GPUs the
+// sets them) and CUDA_VISIBLE_DEVICES naming the GPUs the
 // planner's assignment granted the task, with CUDA_DEVICE_ORDER=PCI_BUS_ID
 // so that CUDA and NVML count GPUs alike. Each process leads a process
 // group of its own, so a stop (SIGTERM, then SIGKILL after a grace period)

@@ -44,9 +44,6 @@ type Options struct {
 const DefaultKillGrace = 5 * time.Second
 
 const (
-	// envAttempt has no constant in package jobs: the Nomad target writes
-	// the attempt to job meta only.
-	envAttempt = "TUNE_ATTEMPT"
 	// envDeviceOrder makes CUDA number GPUs in PCI bus order, as NVML
 	// does; otherwise CUDA_VISIBLE_DEVICES=1 may name another GPU than
 	// the one the planner granted and wait_for_gpu measured.
@@ -303,7 +300,7 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 					jobs.EnvWorldSize+"="+strconv.Itoa(world),
 					jobs.EnvGroup+"="+g.Name,
 					jobs.EnvCPUs+"="+cpusText(res),
-					envAttempt+"="+strconv.Itoa(req.Attempt),
+					jobs.EnvAttempt+"="+strconv.Itoa(req.Attempt),
 					jobs.EnvCUDADevices+"="+strings.Join(gpus, ","),
 					envDeviceOrder+"="+pciBusOrder,
 				)
