@@ -427,7 +427,7 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 		if !r.warned && !c.warnings[key] {
 			r.warned = true
 			c.warnings[key] = true
-			c.notify(Warning, r.rec, fmt.Sprintf("trial %s: %s (the line is kept in its stdout.log)", ev.TrialID, ev.Message))
+			c.notify(Warning, r.rec, fmt.Sprintf("trial %s: %s (see its stdout.log)", ev.TrialID, ev.Message))
 		}
 	case driver.EventExited:
 		c.ended(r, ev)

@@ -165,7 +165,12 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 		fmt.Fprintf(w, "No finished trial has reported %s yet.\n", sum.Metric)
 		return
 	}
-	fmt.Fprintf(w, "Best trial: %s with %s=%s (%s)\n", best.ID, sum.Metric, formatValue(best.LastResult[sum.Metric]), paramsText(best.Params, paramNames))
+	params := paramsText(best.Params, paramNames)
+	if params != "" {
+		// An experiment without a search space has no parameters to show.
+		params = " (" + params + ")"
+	}
+	fmt.Fprintf(w, "Best trial: %s with %s=%s%s\n", best.ID, sum.Metric, formatValue(best.LastResult[sum.Metric]), params)
 }
 
 // printErrors names a few failed trials and their last error, so the table

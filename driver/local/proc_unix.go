@@ -15,8 +15,13 @@ import (
 // setProcessGroup makes the process the leader of a group of its own, so
 // that signalling the group reaches everything it started (a shell's
 // children, a data loader's workers) and nothing of tune's.
+//
+// Where the system has it, the process is also killed when tune dies
+// without stopping it (kill -9, a crash): otherwise it would run on,
+// unseen, while a resumed experiment starts the same trial again.
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
 }
 
 func terminateGroup(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGTERM) }
