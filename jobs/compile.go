@@ -106,7 +106,7 @@ func Compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 	}
 
 	params := t.Params(&e.Space)
-	config, err := compactJSON(params)
+	config, err := ConfigValue(params)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -360,7 +360,7 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 	env[EnvTrialID] = c.t.ID
 	env[EnvTrialIndex] = strconv.Itoa(c.t.Index)
 	env[EnvConfig] = c.config
-	env[EnvCPUs] = cpusText(res)
+	env[EnvCPUs] = CPUsValue(res)
 	env[EnvWorldSize] = strconv.Itoa(c.world)
 	env[EnvGroup] = spec.Group
 	env[EnvAttempt] = strconv.Itoa(c.opts.Attempt)
@@ -522,17 +522,20 @@ func (c *compiler) gpuDevice() string {
 	return experiment.DefaultGPUDevice
 }
 
-// cpusText is TUNE_CPUS: what the task may use, for sizing thread pools.
-func cpusText(res experiment.TaskResources) string {
+// CPUsValue is TUNE_CPUS: what the task may use, for sizing thread pools.
+// The local driver sets the same value.
+func CPUsValue(res experiment.TaskResources) string {
 	if res.Cores > 0 {
 		return strconv.Itoa(res.Cores)
 	}
 	return experiment.FormatNumber(res.CPU)
 }
 
-// compactJSON encodes without HTML escaping, so that a parameter such as
-// "a<b" reads the same in the environment, in meta and in the UI.
-func compactJSON(v any) (string, error) {
+// ConfigValue is TUNE_CONFIG, the trial's parameters as compact JSON,
+// without HTML escaping so that a parameter such as "a<b" reads the same
+// in the environment, in meta and in the UI. The local driver sets the
+// same value.
+func ConfigValue(v any) (string, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -550,6 +553,6 @@ func paramText(v any) string {
 	}
 	// Compile has already encoded every parameter in TUNE_CONFIG, so this
 	// cannot fail for a value that reaches it.
-	text, _ := compactJSON(v)
+	text, _ := ConfigValue(v)
 	return text
 }

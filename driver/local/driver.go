@@ -1,9 +1,7 @@
 package local
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -251,7 +249,7 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 	if len(shape.Groups) != len(specs) {
 		return nil, fmt.Errorf("the trial's shape has %d groups and the experiment %d", len(shape.Groups), len(specs))
 	}
-	config, err := compactJSON(t.Params(&e.Space))
+	config, err := jobs.ConfigValue(t.Params(&e.Space))
 	if err != nil {
 		return nil, fmt.Errorf("TUNE_CONFIG holds the parameters as JSON, and these cannot be encoded: %w", err)
 	}
@@ -299,7 +297,7 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 					jobs.EnvRank+"="+strconv.Itoa(rank),
 					jobs.EnvWorldSize+"="+strconv.Itoa(world),
 					jobs.EnvGroup+"="+g.Name,
-					jobs.EnvCPUs+"="+cpusText(res),
+					jobs.EnvCPUs+"="+jobs.CPUsValue(res),
 					jobs.EnvAttempt+"="+strconv.Itoa(req.Attempt),
 					jobs.EnvCUDADevices+"="+strings.Join(gpus, ","),
 					envDeviceOrder+"="+pciBusOrder,
@@ -339,24 +337,4 @@ func findAlloc(a *planner.Assignment, group string, index int) *planner.AllocAss
 		}
 	}
 	return nil
-}
-
-// cpusText is TUNE_CPUS, written as package jobs writes it for Nomad.
-func cpusText(res experiment.TaskResources) string {
-	if res.Cores > 0 {
-		return strconv.Itoa(res.Cores)
-	}
-	return experiment.FormatNumber(res.CPU)
-}
-
-// compactJSON is TUNE_CONFIG as package jobs writes it: compact, and
-// without HTML escaping so that "a<b" reads the same everywhere.
-func compactJSON(v any) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
 }
