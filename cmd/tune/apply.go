@@ -45,10 +45,8 @@ func runApply(env *cliEnv, args []string) int {
 	var vf varFlags
 	vf.register(fs)
 	resultsDir := fs.String("results", "tune-results", "Folder for results; the experiment gets a folder of its own in it.")
-	cpus := fs.Float64("local-cpus", 0, "CPUs of this machine to use (default: all).")
-	gpus := fs.Int("local-gpus", 0, "GPUs of this machine to use, declared when NVML cannot see them (default: detected).")
-	var memory sizeFlag
-	fs.Var(&memory, "local-memory", "Memory of this machine to use, in MiB or with units such as 16GiB (default: all).")
+	var lf localFlags
+	lf.register(fs)
 	progressMode := fs.String("progress", "auto", "Progress display: auto (live on a terminal, plain lines otherwise), live, plain or none.")
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	files, err := parseArgs(fs, args)
@@ -73,7 +71,7 @@ func runApply(env *cliEnv, args []string) int {
 		return exitError
 	}
 	drv, err := local.New(local.Options{
-		Capacity: local.CapacityOptions{CPUs: *cpus, GPUs: *gpus, MemoryMiB: memory.mib, Logger: logger},
+		Capacity: lf.options(logger),
 		Logger:   logger,
 	})
 	if err != nil {

@@ -7,8 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/nomad-tune/tune/driver/local"
 	"github.com/nomad-tune/tune/experiment"
 	tunehcl "github.com/nomad-tune/tune/hcl"
 )
@@ -62,6 +64,24 @@ func (v *varFlags) register(fs *flag.FlagSet) {
 
 func (v *varFlags) options(parser *hclparse.Parser) tunehcl.Options {
 	return tunehcl.Options{Vars: v.vars, VarFiles: v.varFiles, Parser: parser}
+}
+
+// localFlags describe this machine to the local target, as
+// ray.init(num_cpus=, num_gpus=) does; zero means detect.
+type localFlags struct {
+	cpus   float64
+	gpus   int
+	memory sizeFlag
+}
+
+func (l *localFlags) register(fs *flag.FlagSet) {
+	fs.Float64Var(&l.cpus, "local-cpus", 0, "CPUs of this machine to use (default: all).")
+	fs.IntVar(&l.gpus, "local-gpus", 0, "GPUs of this machine to use, declared when NVML cannot see them (default: detected).")
+	fs.Var(&l.memory, "local-memory", "Memory of this machine to use, in MiB or with units such as 16GiB (default: all).")
+}
+
+func (l *localFlags) options(logger hclog.Logger) local.CapacityOptions {
+	return local.CapacityOptions{CPUs: l.cpus, GPUs: l.gpus, MemoryMiB: l.memory.mib, Logger: logger}
 }
 
 // parseArgs parses flags that may come before or after the positional

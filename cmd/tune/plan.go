@@ -41,10 +41,8 @@ func runPlan(env *cliEnv, args []string) int {
 	vf.register(fs)
 	asJSON := fs.Bool("json", false, "Print the plan as JSON, with every trial.")
 	allTrials := fs.Bool("trials", false, "List every trial, not only the first "+fmt.Sprint(shownTrials)+".")
-	cpus := fs.Float64("local-cpus", 0, "CPUs of this machine to use (default: all).")
-	gpus := fs.Int("local-gpus", 0, "GPUs of this machine to use, declared when NVML cannot see them (default: detected).")
-	var memory sizeFlag
-	fs.Var(&memory, "local-memory", "Memory of this machine to use, in MiB or with units such as 16GiB (default: all).")
+	var lf localFlags
+	lf.register(fs)
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -62,7 +60,7 @@ func runPlan(env *cliEnv, args []string) int {
 		printDiags(env.stderr, parser, diags)
 		return exitError
 	}
-	capacity, err := local.DetectCapacity(local.CapacityOptions{CPUs: *cpus, GPUs: *gpus, MemoryMiB: memory.mib, Logger: logger})
+	capacity, err := local.DetectCapacity(lf.options(logger))
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
 		return exitError
