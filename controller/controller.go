@@ -138,6 +138,8 @@ type controller struct {
 	// waiting counts pending trials by shape.
 	waiting map[*experiment.Shape]int
 	delayed map[string]bool
+	// unplaced counts the attempts of each trial the target rolled back.
+	unplaced map[string]int
 	// statusCount counts trials by status.
 	statusCount map[results.Status]int
 	running     map[string]*run
@@ -176,15 +178,16 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		opts.SummaryEvery = time.Second
 	}
 	c := &controller{
-		opts:    opts,
-		exp:     opts.Experiment,
-		log:     opts.Logger.Named("controller"),
-		clock:   opts.Clock,
-		records: map[string]*results.TrialRecord{},
-		trials:  map[string]*planner.Trial{},
-		delayed: map[string]bool{},
-		running: map[string]*run{},
-		waiting: map[*experiment.Shape]int{},
+		opts:     opts,
+		exp:      opts.Experiment,
+		log:      opts.Logger.Named("controller"),
+		clock:    opts.Clock,
+		records:  map[string]*results.TrialRecord{},
+		trials:   map[string]*planner.Trial{},
+		delayed:  map[string]bool{},
+		unplaced: map[string]int{},
+		running:  map[string]*run{},
+		waiting:  map[*experiment.Shape]int{},
 
 		statusCount: map[results.Status]int{},
 		warnings:    map[string]bool{},
@@ -446,6 +449,12 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	kind := TrialFinished
 	message := ""
 	switch {
+	case ev.Unplaced && !r.stopping:
+		// Not a failure: the target had less room than the snapshot said.
+		c.setStatus(rec, results.Pending)
+		rec.Attempts--
+		c.unplaced[rec.ID]++
+		kind, message = TrialStopped, "not placed in time: "+ev.Message+"; queued again"
 	case r.stopping && r.success:
 		c.setStatus(rec, results.Terminated)
 		rec.StopReason = r.stopReason
@@ -488,6 +497,9 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	c.notify(kind, rec, message)
 
 	switch {
+	case ev.Unplaced && !r.stopping:
+		c.delayed[rec.ID] = true
+		c.addTimer(timer{at: c.clock.Now().Add(unplacedBackoff(c.unplaced[rec.ID])), kind: timerRetry, trialID: rec.ID})
 	case ev.Failed && !r.stopping && c.exp.Failure.FailFast:
 		c.fail(fmt.Sprintf("trial %s failed and fail_fast is set", rec.ID))
 	case rec.Status == results.Pending && !r.stopping:
@@ -501,6 +513,14 @@ func (c *controller) ended(r *run, ev driver.Event) {
 		// Interrupted trials stay pending for a resume, not for this run.
 	}
 	c.maybeWriteSummary(false)
+}
+
+// unplacedBackoff is the wait before a trial the target could not place
+// is tried again: doubling from a second, up to a minute, so a cluster
+// that is short of room is not hammered.
+func unplacedBackoff(times int) time.Duration {
+	d := time.Second << min(max(times-1, 0), 6)
+	return min(d, time.Minute)
 }
 
 func retryCount(max int) string {

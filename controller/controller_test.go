@@ -403,3 +403,35 @@ func (r *funcReporter) Changed(c Change, s *Snapshot) {
 }
 func (r *funcReporter) Tick(*Snapshot) {}
 func (r *funcReporter) Done(*Snapshot) {}
+
+func TestATrialTheTargetCouldNotPlaceIsQueuedAgainWithoutCountingAFailure(t *testing.T) {
+	f := newFixture(t, experimentFile(1, "failure {\n max_failures = 0\n }"))
+	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script { return script{hold: true} })
+	rolledBack := false
+	rep := &funcReporter{changed: func(c Change, s *Snapshot) {
+		if c.Kind == TrialStarted && !rolledBack {
+			rolledBack = true
+			// The target rolls the first attempt back, as the Nomad driver
+			// does with a gang that was placed only in part.
+			d.mu.Lock()
+			delete(d.running, c.Trial.ID)
+			d.events <- driver.Event{Kind: driver.EventExited, TrialID: c.Trial.ID, Attempt: 0, Time: time.Now(), Unplaced: true, Message: "1 of 2 allocations placed"}
+			d.mu.Unlock()
+			return
+		}
+		if c.Kind == TrialStarted {
+			// The second attempt ends well.
+			d.mu.Lock()
+			delete(d.running, c.Trial.ID)
+			d.events <- driver.Event{Kind: driver.EventExited, TrialID: c.Trial.ID, Attempt: 0, Time: time.Now()}
+			d.mu.Unlock()
+		}
+	}}
+	out := f.run(t, context.Background(), d, rep)
+	assert.Equal(t, StatusFinished, out.Status)
+	rec := f.store.Records()[0]
+	assert.Equal(t, results.Terminated, rec.Status)
+	assert.Equal(t, 0, rec.Failures, "a rollback is no failure")
+	assert.Equal(t, 1, rec.Attempts, "the rolled back attempt does not count")
+	assert.Equal(t, []string{f.trials[0].ID + "#0", f.trials[0].ID + "#0"}, d.starts)
+}

@@ -112,6 +112,11 @@ type Event struct {
 	Failed bool
 	// Stopped says the attempt ended because Stop was called.
 	Stopped bool
+	// Unplaced says the target could not place the whole attempt in time
+	// (a gang that Nomad placed only in part) and the driver rolled it
+	// back: nothing of it ran, it is no failure of the trial, and the
+	// controller queues it again after a backoff.
+	Unplaced bool
 	// Message explains a warning, a failure or a stop.
 	Message string
 }
