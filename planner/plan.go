@@ -45,7 +45,21 @@ type Plan struct {
 	// Never lists the trials that can never run here, grouped by reason.
 	Never []NeverRuns `json:"never,omitempty"`
 
+	// DryRuns are the Nomad scheduler's own answers for one job of each
+	// distinct shape, on the cluster as it is now (Nomad target only).
+	DryRuns []DryRun `json:"dry_runs,omitempty"`
+
 	Trials []PlannedTrial `json:"trials,omitempty"`
+}
+
+// DryRun is Nomad's plan of one trial's job: whether the cluster would
+// place all of it now, and if not, why, in Nomad's words.
+type DryRun struct {
+	Shape  string `json:"shape"`
+	Trials int    `json:"trials"`
+	Job    string `json:"job"`
+	// Reason is empty when Nomad would place the whole job now.
+	Reason string `json:"reason,omitempty"`
 }
 
 // ShapePlan is one distinct resource request and the trials that make it.

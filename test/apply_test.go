@@ -73,7 +73,7 @@ func (w *workspace) start(t *testing.T, extra ...string) *background {
 	b := &background{done: make(chan struct{})}
 	b.cmd = exec.Command(tuneBin, w.applyArgs(extra...)...)
 	b.cmd.Dir = w.dir
-	b.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	b.cmd.Env = localEnv()
 	b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
 	require.NoError(t, b.cmd.Start())
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -51,7 +52,7 @@ func tune(t *testing.T, dir string, args ...string) result {
 		dir = ".."
 	}
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = localEnv()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -63,6 +64,19 @@ func tune(t *testing.T, dir string, args ...string) result {
 		t.Fatalf("running tune %v: %v", args, err)
 	}
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// localEnv is this process's environment without NOMAD_ADDR, for the
+// tests of the local target: with a cluster configured, tune would target
+// it instead.
+func localEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NOMAD_ADDR=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "NO_COLOR=1")
 }
 
 // writeFile writes an experiment file into a fresh folder and returns its

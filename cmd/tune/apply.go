@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/nomad-tune/tune/controller"
-	"github.com/nomad-tune/tune/driver/local"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/progress"
 	"github.com/nomad-tune/tune/results"
@@ -20,9 +19,10 @@ import (
 const applyUsage = `
 Usage: tune apply [options] FILE
 
-  Runs the experiment. Trials run as processes on this machine, as many at
-  once as fit its CPUs, memory and GPUs (see tune plan) and
-  max_concurrent_trials allows. Progress is shown live on a terminal and as
+  Runs the experiment: every trial is a Nomad batch job on the cluster of
+  -address or NOMAD_ADDR, or, without a cluster, a process on this
+  machine; as many at once as fit (see tune plan) and max_concurrent_trials
+  allows. A trial of several allocations is placed whole or not at all. Progress is shown live on a terminal and as
   plain lines otherwise; at the end, the results table and the best trial.
 
   Results go to <results>/<experiment>/: experiment.json, trials.csv and a
@@ -45,8 +45,8 @@ func runApply(env *cliEnv, args []string) int {
 	var vf varFlags
 	vf.register(fs)
 	resultsDir := fs.String("results", "tune-results", "Folder for results; the experiment gets a folder of its own in it.")
-	var lf localFlags
-	lf.register(fs)
+	var tf targetFlags
+	tf.register(fs)
 	progressMode := fs.String("progress", "auto", "Progress display: auto (live on a terminal, plain lines otherwise), live, plain or none.")
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	files, err := parseArgs(fs, args)
@@ -70,20 +70,13 @@ func runApply(env *cliEnv, args []string) int {
 		printDiags(env.stderr, parser, diags)
 		return exitError
 	}
-	drv, err := local.New(local.Options{
-		Capacity: lf.options(logger),
-		Logger:   logger,
-	})
+	tgt, err := openTarget(context.Background(), env, &tf, exp, logger)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
 		return exitError
 	}
+	drv, capacity := tgt.driver, tgt.capacity
 	defer drv.Close()
-	capacity, err := drv.Capacity(context.Background())
-	if err != nil {
-		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
-		return exitError
-	}
 	plan, d := planner.Build(exp, trials, capacity)
 	diags = append(diags, d...)
 	printDiags(env.stderr, parser, diags)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -10,7 +11,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
-	"github.com/nomad-tune/tune/driver/local"
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 )
@@ -23,9 +23,15 @@ Usage: tune plan [options] FILE
   the target and what limits that, and which trials can never run there
   and why.
 
-  The target is this machine. Its CPUs, memory and GPUs (through NVML) are
-  detected; -local-cpus, -local-gpus and -local-memory override them, as
-  ray.init(num_cpus=, num_gpus=) does.
+  The target is the Nomad cluster of -address or NOMAD_ADDR (with the
+  standard NOMAD_TOKEN, NOMAD_NAMESPACE, NOMAD_REGION and TLS variables):
+  its ready, eligible nodes in the experiment's datacenters and node pool,
+  less what their allocations use, and a dry run of one job of each trial
+  shape by Nomad's own scheduler. Nothing is registered.
+
+  Without a cluster, the target is this machine. Its CPUs, memory and GPUs
+  (through NVML) are detected; -local-cpus, -local-gpus and -local-memory
+  override them, as ray.init(num_cpus=, num_gpus=) does.
 
   Exit status: 0 when every trial can run; 2 when the plan is runnable but
   some trials can never run on the target; 1 when the file is invalid or no
@@ -41,8 +47,8 @@ func runPlan(env *cliEnv, args []string) int {
 	vf.register(fs)
 	asJSON := fs.Bool("json", false, "Print the plan as JSON, with every trial.")
 	allTrials := fs.Bool("trials", false, "List every trial, not only the first "+fmt.Sprint(shownTrials)+".")
-	var lf localFlags
-	lf.register(fs)
+	var tf targetFlags
+	tf.register(fs)
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -60,13 +66,23 @@ func runPlan(env *cliEnv, args []string) int {
 		printDiags(env.stderr, parser, diags)
 		return exitError
 	}
-	capacity, err := local.DetectCapacity(lf.options(logger))
+	ctx := context.Background()
+	tgt, err := openTarget(ctx, env, &tf, exp, logger)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
 		return exitError
 	}
-	plan, d := planner.Build(exp, trials, capacity)
+	defer tgt.driver.Close()
+	plan, d := planner.Build(exp, trials, tgt.capacity)
 	diags = append(diags, d...)
+	if !diags.HasErrors() {
+		runs, err := dryRuns(ctx, tgt, exp, trials)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
+			return exitError
+		}
+		plan.DryRuns = runs
+	}
 	if diags.HasErrors() {
 		printDiags(env.stderr, parser, diags)
 		return exitError
@@ -133,6 +149,17 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 		for _, n := range p.Never {
 			fmt.Fprintf(w, "  %s\n    %s\n", n.Reason, n.Shape)
 			fmt.Fprintf(w, "    trials: %s\n", idList(n.TrialIDs, 6))
+		}
+	}
+
+	if len(p.DryRuns) > 0 {
+		fmt.Fprintln(w, "\nNomad's dry run of one job of each shape, on the cluster as it is now:")
+		for _, dr := range p.DryRuns {
+			verdict := "would be placed now"
+			if dr.Reason != "" {
+				verdict = "would not be placed now: " + dr.Reason
+			}
+			fmt.Fprintf(w, "  %s (%d trials): %s\n", dr.Shape, dr.Trials, verdict)
 		}
 	}
 

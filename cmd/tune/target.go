@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/driver/local"
+	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/planner"
+)
+
+// targetFlags choose the target: the Nomad cluster of -address or
+// NOMAD_ADDR when either is set, this machine otherwise.
+type targetFlags struct {
+	address string
+	local   localFlags
+}
+
+func (t *targetFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.address, "address", "", "Nomad HTTP API address (default: NOMAD_ADDR). Without either, trials run on this machine.")
+	t.local.register(fs)
+}
+
+// nomadAddress is the cluster to use, "" for this machine.
+func (t *targetFlags) nomadAddress(env *cliEnv) string {
+	if t.address != "" {
+		return t.address
+	}
+	return env.getenv("NOMAD_ADDR")
+}
+
+// target is an opened target: its driver and a first capacity snapshot.
+type target struct {
+	driver   driver.Driver
+	capacity *planner.Capacity
+	// nomad is the Nomad driver, nil on this machine.
+	nomad *nomaddrv.Driver
+}
+
+// openTarget connects to the target. The Nomad client takes the standard
+// Nomad environment (NOMAD_TOKEN, NOMAD_NAMESPACE, NOMAD_REGION, the TLS
+// variables) through api.DefaultConfig.
+func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experiment.Experiment, logger hclog.Logger) (*target, error) {
+	address := tf.nomadAddress(env)
+	if address == "" {
+		drv, err := local.New(local.Options{Capacity: tf.local.options(logger), Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		capacity, err := drv.Capacity(ctx)
+		if err != nil {
+			drv.Close()
+			return nil, err
+		}
+		return &target{driver: drv, capacity: capacity}, nil
+	}
+	cfg := api.DefaultConfig()
+	cfg.Address = address
+	client, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Nomad at %s: %w", address, err)
+	}
+	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	capacity, err := drv.Capacity(ctx)
+	if err != nil {
+		drv.Close()
+		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", address, err)
+	}
+	return &target{driver: drv, capacity: capacity, nomad: drv}, nil
+}
+
+// dryRuns asks Nomad's own scheduler about one job of each distinct trial
+// shape, so that what cannot be placed is said in Nomad's words. Nothing
+// is registered.
+func dryRuns(ctx context.Context, t *target, exp *experiment.Experiment, trials []*planner.Trial) ([]planner.DryRun, error) {
+	if t.nomad == nil {
+		return nil, nil
+	}
+	type shapeRun struct {
+		trial *planner.Trial
+		count int
+	}
+	byKey := map[string]*shapeRun{}
+	var order []string
+	keyOf := map[*experiment.Shape]string{}
+	for _, tr := range trials {
+		key, ok := keyOf[tr.Shape]
+		if !ok {
+			key = tr.Shape.Key()
+			keyOf[tr.Shape] = key
+		}
+		if sr, ok := byKey[key]; ok {
+			sr.count++
+			continue
+		}
+		byKey[key] = &shapeRun{trial: tr, count: 1}
+		order = append(order, key)
+	}
+	var out []planner.DryRun
+	for _, key := range order {
+		sr := byKey[key]
+		job, diags := jobs.Compile(exp, sr.trial, jobs.Options{MHzPerCore: t.capacity.SharesPerCore()})
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		unfit, err := t.nomad.DryRun(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		dr := planner.DryRun{Shape: sr.trial.Shape.String(), Trials: sr.count, Job: *job.ID}
+		if unfit != nil {
+			dr.Reason = unfit.Reason()
+		}
+		out = append(out, dr)
+	}
+	return out, nil
+}
