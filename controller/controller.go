@@ -67,6 +67,10 @@ type Outcome struct {
 	Summary results.Summary
 	// Best is the best finished trial by metric and mode, nil when none.
 	Best *results.TrialRecord
+	// Interrupted says trials were stopped before their end (an interrupt,
+	// or a stop outside tune) and run again when the experiment resumes;
+	// a spent time budget is an end, not an interruption.
+	Interrupted bool
 }
 
 // Outcome statuses.
@@ -151,7 +155,8 @@ type controller struct {
 	stopAll    bool
 	status     string
 	message    string
-	interrupts int
+	// interrupted is set once trials were stopped to be run again later.
+	interrupted bool
 
 	// unsaved are records of attempts that ended and are not yet persisted.
 	unsaved     []*results.TrialRecord
@@ -433,6 +438,12 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 			c.notify(Warning, r.rec, fmt.Sprintf("trial %s: %s (see its stdout.log)", ev.TrialID, ev.Message))
 		}
 	case driver.EventExited:
+		if ev.Stopped && !r.stopping {
+			// Someone stopped the trial outside tune (tune stop, nomad job
+			// stop): they mean the experiment to stop, not this trial to
+			// be run again at once. Stop it all, resumable.
+			c.interrupt("stopped outside tune: " + ev.Message)
+		}
 		c.ended(r, ev)
 	}
 }
@@ -587,7 +598,7 @@ func (c *controller) stop(ctx context.Context, r *run, reason string, success bo
 
 // interrupt stops every running trial so that a resume runs them again.
 func (c *controller) interrupt(reason string) {
-	c.interrupts++
+	c.interrupted = true
 	if c.status == "" {
 		c.status, c.message = StatusStopped, reason+"; run tune apply again to resume"
 	}
@@ -824,7 +835,7 @@ func (c *controller) outcome() *Outcome {
 		counts := c.counts()
 		message = fmt.Sprintf("finished: %d trials terminated, %d errored", counts[results.Terminated], counts[results.Error])
 	}
-	out := &Outcome{Status: status, Message: message, Summary: c.summary(status)}
+	out := &Outcome{Status: status, Message: message, Summary: c.summary(status), Interrupted: c.interrupted}
 	out.Best = results.Best(c.order, c.exp.Metric, string(c.exp.Mode))
 	return out
 }

@@ -282,6 +282,7 @@ func TestTheTimeBudgetEndsTheExperimentAndLeavesTheRestPending(t *testing.T) {
 	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script { return script{hold: true} })
 	out := f.run(t, context.Background(), d, nil)
 	assert.Equal(t, StatusStopped, out.Status)
+	assert.False(t, out.Interrupted, "a spent budget is an end")
 	assert.Contains(t, out.Message, "time budget")
 	recs := f.store.Records()
 	assert.Equal(t, results.Terminated, recs[0].Status)
@@ -434,4 +435,27 @@ func TestATrialTheTargetCouldNotPlaceIsQueuedAgainWithoutCountingAFailure(t *tes
 	assert.Equal(t, 0, rec.Failures, "a rollback is no failure")
 	assert.Equal(t, 1, rec.Attempts, "the rolled back attempt does not count")
 	assert.Equal(t, []string{f.trials[0].ID + "#0", f.trials[0].ID + "#0"}, d.starts)
+}
+
+func TestATrialStoppedOutsideTuneStopsTheExperimentResumably(t *testing.T) {
+	f := newFixture(t, experimentFile(4, ""))
+	d := newFakeDriver(localCapacity(2, 0), func(*planner.Trial, int) script { return script{hold: true} })
+	rep := &funcReporter{changed: func(c Change, s *Snapshot) {
+		if c.Kind == TrialStarted && s.Running == 2 {
+			// As if `tune stop` had deregistered the first trial's job.
+			d.mu.Lock()
+			delete(d.running, f.trials[0].ID)
+			d.events <- driver.Event{Kind: driver.EventExited, TrialID: f.trials[0].ID, Attempt: 0, Time: time.Now(), Stopped: true, ExitCode: -1, Message: "job stopped"}
+			d.mu.Unlock()
+		}
+	}}
+	out := f.run(t, context.Background(), d, rep)
+	assert.Equal(t, StatusStopped, out.Status)
+	assert.True(t, out.Interrupted)
+	assert.Contains(t, out.Message, "stopped outside tune")
+	assert.Len(t, d.starts, 2, "nothing is started again")
+	for _, r := range f.store.Records() {
+		assert.Equal(t, results.Pending, r.Status, r.ID)
+		assert.Equal(t, 0, r.Failures, r.ID)
+	}
 }

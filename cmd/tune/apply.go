@@ -169,6 +169,9 @@ func runApply(env *cliEnv, args []string) int {
 	case outcome.Status == controller.StatusStopped && ctx.Err() != nil:
 		fmt.Fprintf(env.stdout, "Stopped: %s.\n", outcome.Message)
 		return exitInterrupted
+	case outcome.Interrupted:
+		fmt.Fprintf(env.stderr, "tune apply: %s\n", outcome.Message)
+		return exitError
 	case outcome.Status == controller.StatusFailed:
 		fmt.Fprintf(env.stderr, "tune apply: %s\n", outcome.Message)
 		return exitError

@@ -31,6 +31,8 @@ type command struct {
 
 var commands = map[string]command{
 	"apply":    {"Run an experiment: trials as processes on this machine, results and the best trial", runApply},
+	"status":   {"Show where an experiment's trials stand (from Nomad, or the results folder)", runStatus},
+	"stop":     {"Stop every Nomad job of an experiment, and nothing else", runStop},
 	"plan":     {"Show what an experiment would run: trials, resources, how many at once", runPlan},
 	"validate": {"Check an experiment file without planning it", runValidate},
 	"fmt":      {"Rewrite experiment files in the canonical format", runFmt},

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/results"
+)
+
+const statusUsage = `
+Usage: tune status [options] NAME
+
+  Shows where an experiment's trials stand. With a Nomad cluster (-address
+  or NOMAD_ADDR), it reads the trial jobs from Nomad alone — found by their
+  meta, so it works from any machine — and shows each trial's job and
+  allocations. Without a cluster, it reads the results folder.
+`
+
+const stopUsage = `
+Usage: tune stop [options] NAME
+
+  Stops every Nomad job of the experiment NAME (found by their meta:
+  tune_managed_by = "tune" and tune_experiment = NAME) and nothing else.
+  With -purge the jobs are also removed from Nomad's state. Trials
+  stopped this way run again when tune apply resumes the experiment.
+`
+
+// experimentFilter selects the jobs of one experiment, on the server.
+func experimentFilter(name string) string {
+	return fmt.Sprintf(`Meta[%q] == %q and Meta[%q] == %q`, jobs.MetaManagedBy, jobs.ManagedBy, jobs.MetaExperiment, name)
+}
+
+// nomadClient connects to the cluster of -address or NOMAD_ADDR, with the
+// rest of the standard Nomad environment.
+func nomadClient(address, namespace string) (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	cfg.Address = address
+	if namespace != "" {
+		cfg.Namespace = namespace
+	}
+	return api.NewClient(cfg)
+}
+
+// experimentJobs lists the experiment's jobs, sorted by trial index.
+func experimentJobs(client *api.Client, name string) ([]*api.JobListStub, error) {
+	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: experimentFilter(name)})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(stubs, func(i, j int) bool {
+		a, _ := strconv.Atoi(stubs[i].Meta[jobs.MetaTrialIndex])
+		b, _ := strconv.Atoi(stubs[j].Meta[jobs.MetaTrialIndex])
+		if a != b {
+			return a < b
+		}
+		return stubs[i].ID < stubs[j].ID
+	})
+	return stubs, nil
+}
+
+func runStatus(env *cliEnv, args []string) int {
+	fs := newFlagSet("status", statusUsage, env.stderr)
+	address := fs.String("address", "", "Nomad HTTP API address (default: NOMAD_ADDR).")
+	namespace := fs.String("namespace", "", "Nomad namespace of the experiment's jobs (default: NOMAD_NAMESPACE, or default).")
+	resultsDir := fs.String("results", "tune-results", "Results folder, read when no Nomad cluster is configured.")
+	asJSON := fs.Bool("json", false, "Print the status as JSON.")
+	names, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(names) != 1 {
+		fs.Usage()
+		return exitError
+	}
+	name := names[0]
+	addr := *address
+	if addr == "" {
+		addr = env.getenv("NOMAD_ADDR")
+	}
+	if addr == "" {
+		return localStatus(env, *resultsDir, name, *asJSON)
+	}
+	client, err := nomadClient(addr, *namespace)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune status: %v\n", err)
+		return exitError
+	}
+	stubs, err := experimentJobs(client, name)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune status: listing the jobs of %q at %s: %v\n", name, addr, err)
+		return exitError
+	}
+	if len(stubs) == 0 {
+		fmt.Fprintf(env.stderr, "tune status: Nomad at %s has no jobs of experiment %q\n", addr, name)
+		return exitError
+	}
+	rows := make([]statusRow, len(stubs))
+	counts := map[string]int{}
+	for i, s := range stubs {
+		rows[i] = statusRowOf(s)
+		counts[rows[i].State]++
+	}
+	if *asJSON {
+		writeJSON(env.stdout, struct {
+			Experiment string         `json:"experiment"`
+			Address    string         `json:"address"`
+			Counts     map[string]int `json:"counts"`
+			Trials     []statusRow    `json:"trials"`
+		}{name, addr, counts, rows})
+		return exitOK
+	}
+	printStatus(env.stdout, name, addr, counts, rows)
+	return exitOK
+}
+
+// statusRow is one trial job as tune status shows it.
+type statusRow struct {
+	TrialID string         `json:"trial_id"`
+	Index   int            `json:"index"`
+	Job     string         `json:"job"`
+	Attempt int            `json:"attempt"`
+	State   string         `json:"state"`
+	Allocs  map[string]int `json:"allocs"`
+	Params  map[string]any `json:"params"`
+}
+
+// statusRowOf reads a trial job: its state is the job's, refined by its
+// allocations (a dead job whose allocations failed is "failed").
+func statusRowOf(s *api.JobListStub) statusRow {
+	row := statusRow{TrialID: s.Meta[jobs.MetaTrialID], Job: s.ID, State: s.Status, Allocs: map[string]int{}}
+	row.Index, _ = strconv.Atoi(s.Meta[jobs.MetaTrialIndex])
+	row.Attempt, _ = strconv.Atoi(s.Meta[jobs.MetaAttempt])
+	_ = json.Unmarshal([]byte(s.Meta[jobs.MetaParams]), &row.Params)
+	if s.JobSummary != nil {
+		for _, tg := range s.JobSummary.Summary {
+			add := func(k string, n int) {
+				if n > 0 {
+					row.Allocs[k] += n
+				}
+			}
+			add("queued", tg.Queued)
+			add("starting", tg.Starting)
+			add("running", tg.Running)
+			add("complete", tg.Complete)
+			add("failed", tg.Failed)
+			add("lost", tg.Lost)
+		}
+	}
+	switch {
+	case s.Stop && s.Status != "dead":
+		row.State = "stopping"
+	case s.Status == "dead" && row.Allocs["failed"]+row.Allocs["lost"] > 0:
+		row.State = "failed"
+	case s.Status == "dead" && s.Stop:
+		row.State = "stopped"
+	case s.Status == "dead":
+		row.State = "complete"
+	}
+	return row
+}
+
+func printStatus(w io.Writer, name, addr string, counts map[string]int, rows []statusRow) {
+	states := make([]string, 0, len(counts))
+	for s := range counts {
+		states = append(states, s)
+	}
+	sort.Strings(states)
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = fmt.Sprintf("%d %s", counts[s], s)
+	}
+	fmt.Fprintf(w, "Experiment %q on %s: %d trial jobs (%s)\n\n", name, addr, len(rows), strings.Join(parts, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TRIAL\tSTATE\tATTEMPT\tALLOCATIONS\tJOB\tPARAMS")
+	for _, r := range rows {
+		allocs := make([]string, 0, len(r.Allocs))
+		for k, n := range r.Allocs {
+			allocs = append(allocs, fmt.Sprintf("%d %s", n, k))
+		}
+		sort.Strings(allocs)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.TrialID, r.State, r.Attempt, strings.Join(allocs, ", "), r.Job, sortedParams(r.Params))
+	}
+	_ = tw.Flush()
+}
+
+// sortedParams is paramsText with the names in alphabetical order, for
+// where the search space's order is not at hand.
+func sortedParams(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return paramsText(p, keys)
+}
+
+// localStatus is status without a cluster: the counts and running trials
+// of the results folder.
+func localStatus(env *cliEnv, root, name string, asJSON bool) int {
+	sum, records, err := results.Load(root, name)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune status: %v\n", err)
+		return exitError
+	}
+	if asJSON {
+		writeJSON(env.stdout, struct {
+			Summary *results.Summary       `json:"summary"`
+			Trials  []*results.TrialRecord `json:"trials"`
+		}{sum, records})
+		return exitOK
+	}
+	counts := results.Counts(records)
+	fmt.Fprintf(env.stdout, "Experiment %q (%s): %s; %d trials: %d running, %d pending, %d terminated, %d errored\n",
+		name, root, sum.Status, len(records), counts[results.Running], counts[results.Pending], counts[results.Terminated], counts[results.Error])
+	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
+	shown := 0
+	for _, r := range records {
+		if r.Status != results.Running {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintln(tw, "\nTRIAL\tSTATUS\tITER\tPARAMS")
+		}
+		shown++
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.ID, r.Status, r.Iterations, sortedParams(r.Params))
+	}
+	_ = tw.Flush()
+	return exitOK
+}
+
+func runStop(env *cliEnv, args []string) int {
+	fs := newFlagSet("stop", stopUsage, env.stderr)
+	address := fs.String("address", "", "Nomad HTTP API address (default: NOMAD_ADDR).")
+	namespace := fs.String("namespace", "", "Nomad namespace of the experiment's jobs (default: NOMAD_NAMESPACE, or default).")
+	purge := fs.Bool("purge", false, "Also remove the jobs from Nomad's state.")
+	names, err := parseArgs(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(names) != 1 {
+		fs.Usage()
+		return exitError
+	}
+	name := names[0]
+	addr := *address
+	if addr == "" {
+		addr = env.getenv("NOMAD_ADDR")
+	}
+	if addr == "" {
+		fmt.Fprintln(env.stderr, "tune stop: stops an experiment's Nomad jobs: set -address or NOMAD_ADDR. On this machine, Ctrl-C on tune apply stops an experiment.")
+		return exitError
+	}
+	client, err := nomadClient(addr, *namespace)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune stop: %v\n", err)
+		return exitError
+	}
+	stubs, err := experimentJobs(client, name)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune stop: listing the jobs of %q at %s: %v\n", name, addr, err)
+		return exitError
+	}
+	stopped, failed := 0, 0
+	for _, s := range stubs {
+		if s.Stop && !*purge {
+			continue
+		}
+		q := &api.WriteOptions{Namespace: s.Namespace}
+		if _, _, err := client.Jobs().Deregister(s.ID, *purge, q); err != nil {
+			fmt.Fprintf(env.stderr, "tune stop: job %s: %v\n", s.ID, err)
+			failed++
+			continue
+		}
+		stopped++
+	}
+	verb := "Stopped"
+	if *purge {
+		verb = "Stopped and purged"
+	}
+	fmt.Fprintf(env.stdout, "%s %d of the %d jobs of experiment %q.\n", verb, stopped, len(stubs), name)
+	if failed > 0 {
+		return exitError
+	}
+	return exitOK
+}
