@@ -152,9 +152,9 @@ type controller struct {
 	started time.Time
 	// stopAll is set when the experiment is ending (interrupt, budget,
 	// fail fast); no trial is admitted after it.
-	stopAll    bool
-	status     string
-	message    string
+	stopAll bool
+	status  string
+	message string
 	// interrupted is set once trials were stopped to be run again later.
 	interrupted bool
 
