@@ -51,7 +51,8 @@ func nomadClient(address, namespace string) (*api.Client, error) {
 
 // experimentJobs lists the experiment's jobs, sorted by trial index.
 func experimentJobs(client *api.Client, name string) ([]*api.JobListStub, error) {
-	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: experimentFilter(name)})
+	// Nomad leaves meta out of job list entries unless asked.
+	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: experimentFilter(name), Params: map[string]string{"meta": "true"}})
 	if err != nil {
 		return nil, err
 	}

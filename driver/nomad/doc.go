@@ -1,0 +1,34 @@
+// Package nomad is the Nomad target: every attempt of a trial is one Nomad
+// batch job, compiled by package jobs, registered through the official
+// github.com/hashicorp/nomad/api client and followed on the cluster's event
+// stream. Driver runs it behind the same driver.Driver interface as the
+// local target; Capacity reads the cluster's ready, eligible nodes in the
+// experiment's datacenters and node pool, less what their allocations
+// already hold, for the planner; DryRun asks Nomad's scheduler whether a
+// job would be placed, and why not, without registering it.
+//
+// Nomad places what fits of a multi-allocation job and leaves the rest
+// waiting in a blocked evaluation, so the gang rule is built here: a job
+// is planned before it is registered (unless on_unfit = "queue" asks for
+// Nomad's queue), and one that is not wholly placed within the
+// experiment's gang_timeout is deregistered and reported as Unplaced;
+// when one allocation of a gang fails, the job is stopped so the others
+// end with it.
+//
+// Registration is idempotent: a new job is registered only if it does not
+// exist (EnforceIndex with index 0) and a new attempt only over the
+// version it read, so a retried request or a concurrent writer can never
+// double-submit a trial.
+//
+// What this package must not do:
+//   - decide admission, placement, retries or when a trial stops: the
+//     controller does, as it does for the local target;
+//   - write the ACL token anywhere: not in logs, errors or events (it only
+//     ever travels in the api client's request header);
+//   - hold a partial placement: an attempt that Nomad placed only in part
+//     is rolled back, never left to wait while it holds resources;
+//   - poll: allocations are followed on one event-stream subscription,
+//     re-read only once after the stream is (re)established;
+//   - block on the controller: events are queued without bound, so a slow
+//     reader of Events never stalls the stream or a trial's output.
+package nomad

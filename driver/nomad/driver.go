@@ -1,0 +1,453 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/jobs"
+)
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Clock is the driver's source of time, injectable for tests.
+type Clock interface {
+	Now() time.Time
+	// After delivers the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Options configure the Nomad driver.
+type Options struct {
+	// Client talks to the cluster; the CLI builds it from
+	// api.DefaultConfig(), so NOMAD_ADDR, NOMAD_TOKEN, NOMAD_NAMESPACE,
+	// NOMAD_REGION and the TLS variables apply.
+	Client *api.Client
+	// Experiment supplies the nomad block: namespace and region (which
+	// override the client's), datacenters, node pool, gpu_device,
+	// cpu_mhz_per_core, purge and gang_timeout.
+	Experiment *experiment.Experiment
+	// Logger hears about the stream, retries and attempts; nil is quiet.
+	Logger hclog.Logger
+	// Clock times gang placement, log draining and retries; nil is the
+	// real clock.
+	Clock Clock
+	// Backoff paces retried API calls; zero fields take DefaultBackoff's.
+	Backoff Backoff
+	// LogDrain bounds the wait for a finished attempt's output to be read
+	// before its EventExited; 0 means DefaultLogDrain.
+	LogDrain time.Duration
+	// StopWait bounds the wait for a stopped attempt's allocations to end
+	// before the attempt is reported ended anyway; 0 means
+	// DefaultStopWait.
+	StopWait time.Duration
+}
+
+const (
+	// DefaultGangTimeout is how long an attempt may wait to be placed
+	// whole when the experiment does not say (hcl sets the same default).
+	DefaultGangTimeout = 2 * time.Minute
+	// DefaultLogDrain lets the log streams of a finished task deliver
+	// what Nomad still has buffered, without letting a stream that never
+	// ends hold the attempt's EventExited back.
+	DefaultLogDrain = 10 * time.Second
+	// DefaultStopWait is longer than the tasks' kill timeout and Nomad
+	// clients' default max_kill_timeout (30s), so a stopped attempt's
+	// allocations normally end within it.
+	DefaultStopWait = time.Minute
+
+	// closeReason is the stop message of attempts ended by Close.
+	closeReason = "stopped: the Nomad driver is closing"
+	// defaultStopReason is the stop message when Stop gives none.
+	defaultStopReason = "stopped"
+)
+
+// Driver runs trials as Nomad batch jobs. It is safe for use by several
+// goroutines.
+type Driver struct {
+	client      *api.Client
+	exp         *experiment.Experiment
+	log         hclog.Logger
+	clock       Clock
+	backoff     Backoff
+	logDrain    time.Duration
+	stopWait    time.Duration
+	gangTimeout time.Duration
+	events      *eventQueue
+
+	// ctx ends the event-stream watcher and what attempts run in the
+	// background once Close has seen every attempt end.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	watchOnce sync.Once
+	closeOnce sync.Once
+	// watching is closed once the watcher has stopped.
+	watching chan struct{}
+
+	mu            sync.Mutex
+	closed        bool
+	watchStarted  bool
+	sharesPerCore int64
+	attempts      map[attemptKey]*attempt
+	// byJob finds the running attempt of a job; a trial runs one attempt
+	// at a time, and its attempts share the job ID.
+	byJob map[string]*attempt
+	// live counts attempts from Start until their EventExited is queued.
+	live sync.WaitGroup
+}
+
+type attemptKey struct {
+	trialID string
+	attempt int
+}
+
+// New returns a driver for the cluster the client talks to. It makes no
+// call to Nomad; the event stream is opened by the first Start.
+func New(opts Options) (*Driver, error) {
+	if opts.Client == nil {
+		return nil, errors.New("nomad driver: a Nomad API client is required")
+	}
+	if opts.Experiment == nil {
+		return nil, errors.New("nomad driver: an experiment is required")
+	}
+	if opts.LogDrain < 0 || opts.StopWait < 0 {
+		return nil, fmt.Errorf("nomad driver: the log drain (%s) and stop wait (%s) must not be negative", opts.LogDrain, opts.StopWait)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Driver{
+		client:      opts.Client,
+		exp:         opts.Experiment,
+		log:         log.Named("nomad"),
+		clock:       opts.Clock,
+		backoff:     opts.Backoff.withDefaults(),
+		logDrain:    opts.LogDrain,
+		stopWait:    opts.StopWait,
+		gangTimeout: opts.Experiment.Nomad.GangTimeout,
+		events:      newEventQueue(),
+		ctx:         ctx,
+		cancel:      cancel,
+		watching:    make(chan struct{}),
+		attempts:    map[attemptKey]*attempt{},
+		byJob:       map[string]*attempt{},
+	}
+	if d.clock == nil {
+		d.clock = realClock{}
+	}
+	if d.logDrain == 0 {
+		d.logDrain = DefaultLogDrain
+	}
+	if d.stopWait == 0 {
+		d.stopWait = DefaultStopWait
+	}
+	if d.gangTimeout <= 0 {
+		d.gangTimeout = DefaultGangTimeout
+	}
+	return d, nil
+}
+
+// Target is the address of the cluster, for summaries.
+func (d *Driver) Target() string {
+	return d.client.Address()
+}
+
+// Events delivers every attempt's events. The driver queues them without
+// bound, so a slow reader delays nothing but its own reading. After Close
+// the channel is closed once the events queued before it are received.
+func (d *Driver) Events() <-chan driver.Event {
+	return d.events.out
+}
+
+// Start plans the attempt's job and, when Nomad would place all of it,
+// registers it and returns. When the plan says it would not, nothing is
+// registered and an EventExited with Unplaced follows, so the controller
+// queues the trial again (with on_unfit = "queue" the job is registered
+// anyway, for a blocked evaluation to drive an autoscaler). An error means
+// nothing of the attempt is registered.
+func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if req.Experiment == nil || req.Trial == nil {
+		return errors.New("nomad driver: a start request needs an experiment and a trial")
+	}
+	shares, err := d.cpuShares(ctx)
+	if err != nil {
+		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
+	}
+	job, diags := jobs.Compile(req.Experiment, req.Trial, jobs.Options{MHzPerCore: shares, Attempt: req.Attempt})
+	if diags.HasErrors() {
+		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, diags)
+	}
+	a, err := newAttempt(d, req, job)
+	if err != nil {
+		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
+	}
+
+	d.mu.Lock()
+	switch {
+	case d.closed:
+		d.mu.Unlock()
+		return errors.New("nomad driver: closed")
+	case d.attempts[a.key] != nil:
+		d.mu.Unlock()
+		return fmt.Errorf("trial %s attempt %d is already running", a.key.trialID, a.key.attempt)
+	case d.byJob[a.jobID] != nil:
+		other := d.byJob[a.jobID].key
+		d.mu.Unlock()
+		return fmt.Errorf("trial %s attempt %d: attempt %d of the trial is still running as job %s", a.key.trialID, a.key.attempt, other.attempt, a.jobID)
+	}
+	d.attempts[a.key] = a
+	d.byJob[a.jobID] = a
+	d.live.Add(1)
+	d.mu.Unlock()
+	d.watchOnce.Do(func() {
+		d.mu.Lock()
+		d.watchStarted = true
+		d.mu.Unlock()
+		go d.watch()
+	})
+
+	if req.Experiment.OnUnfit != experiment.OnUnfitQueue {
+		unfit, err := d.DryRun(ctx, job)
+		if err != nil {
+			d.abandon(a)
+			return fmt.Errorf("trial %s attempt %d: %w", a.key.trialID, a.key.attempt, err)
+		}
+		if unfit != nil {
+			d.log.Debug("not registering a job Nomad would not place whole", "job", a.jobID, "reason", unfit.Reason())
+			d.mu.Lock()
+			a.unplaced = unfit.Reason()
+			// Nothing was registered, so there is nothing to take back.
+			a.deregRequested, a.deregistered = true, true
+			a.registered(0)
+			d.mu.Unlock()
+			return nil
+		}
+	}
+
+	index, err := d.register(ctx, a)
+	if err != nil {
+		d.abandon(a)
+		return fmt.Errorf("trial %s attempt %d: registering job %s: %w", a.key.trialID, a.key.attempt, a.jobID, err)
+	}
+	d.log.Debug("registered", "job", a.jobID, "trial", a.key.trialID, "attempt", a.key.attempt, "index", index)
+	d.mu.Lock()
+	a.registered(index)
+	d.mu.Unlock()
+	go a.gangWatch()
+	return nil
+}
+
+// cpuShares is the MHz of one core for compiling cpu requests: the one the
+// last capacity snapshot used, read now if there has been none.
+func (d *Driver) cpuShares(ctx context.Context) (int64, error) {
+	if n := d.exp.Nomad.CPUMHzPerCore; n > 0 {
+		return int64(n), nil
+	}
+	d.mu.Lock()
+	shares := d.sharesPerCore
+	d.mu.Unlock()
+	if shares > 0 {
+		return shares, nil
+	}
+	c, err := d.Capacity(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return c.SharesPerCore(), nil
+}
+
+// register submits the attempt's job so that it is never submitted twice:
+// as a new job (EnforceIndex 0) or over the version just read. A retried
+// request that Nomad had applied before it failed shows as a conflict; the
+// job read after it tells whether the registration was this attempt's own.
+// It returns the job modify index of the registration.
+func (d *Driver) register(ctx context.Context, a *attempt) (uint64, error) {
+	var sent bool
+	var sentIndex uint64
+	for round := 0; round < 3; round++ {
+		cur, err := d.readJob(ctx, a.jobID)
+		if err != nil {
+			return 0, err
+		}
+		var index uint64
+		if cur != nil {
+			index = deref(cur.JobModifyIndex)
+			if sent && a.isOwnRegistration(cur, sentIndex) {
+				return index, nil
+			}
+		}
+		sent, sentIndex = true, index
+		var resp *api.JobRegisterResponse
+		err = d.retry(ctx, "register job", func() error {
+			var err error
+			resp, _, err = d.client.Jobs().RegisterOpts(a.job, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: index}, d.writeOpts(ctx))
+			return err
+		})
+		if err == nil {
+			return resp.JobModifyIndex, nil
+		}
+		if !enforceConflict(err) {
+			if transient(err) || ctx.Err() != nil {
+				// The last try may have been applied: take it back.
+				d.withdraw(a, sentIndex)
+			}
+			return 0, err
+		}
+		d.log.Debug("job changed between reading and registering it", "job", a.jobID, "index", index, "error", err)
+	}
+	return 0, fmt.Errorf("job %s keeps changing while tune registers it: is another tune or a person writing it?", a.jobID)
+}
+
+// readJob is the job as Nomad has it, nil when there is none.
+func (d *Driver) readJob(ctx context.Context, jobID string) (*api.Job, error) {
+	var job *api.Job
+	err := d.retry(ctx, "read job", func() error {
+		j, _, err := d.client.Jobs().Info(jobID, d.queryOpts(ctx, nil))
+		if notFound(err) {
+			job = nil
+			return nil
+		}
+		job = j
+		return err
+	})
+	return job, err
+}
+
+// withdraw deregisters the attempt's job after a registration whose
+// outcome is unknown, if the job Nomad has is that registration.
+func (d *Driver) withdraw(a *attempt, sentIndex uint64) {
+	ctx := context.Background()
+	cur, err := d.readJob(ctx, a.jobID)
+	if err != nil || cur == nil || !a.isOwnRegistration(cur, sentIndex) {
+		return
+	}
+	d.log.Debug("deregistering a job whose registration did not report back", "job", a.jobID)
+	if err := d.deregister(ctx, a.jobID, true); err != nil {
+		d.log.Warn("cannot deregister a job tune may have registered", "job", a.jobID, "error", err)
+	}
+}
+
+func (d *Driver) deregister(ctx context.Context, jobID string, purge bool) error {
+	return d.retry(ctx, "deregister job", func() error {
+		_, _, err := d.client.Jobs().Deregister(jobID, purge, d.writeOpts(ctx))
+		if notFound(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// abandon forgets an attempt that was never registered.
+func (d *Driver) abandon(a *attempt) {
+	d.mu.Lock()
+	a.finishing = true
+	d.forgetLocked(a)
+	d.mu.Unlock()
+	a.stopLogs()
+	close(a.done)
+	d.live.Done()
+}
+
+// Stop deregisters the attempt's job (purged when the experiment says so)
+// and returns; the EventExited with Stopped follows once its allocations
+// have ended, or at once when none was placed. An attempt that has already
+// failed, or was rolled back, keeps that outcome.
+func (d *Driver) Stop(_ context.Context, trialID string, attempt int, reason string) error {
+	if reason == "" {
+		reason = defaultStopReason
+	}
+	d.mu.Lock()
+	a := d.attempts[attemptKey{trialID, attempt}]
+	d.mu.Unlock()
+	if a != nil {
+		a.stop(reason)
+	}
+	return nil
+}
+
+// Close stops every attempt still running, waits until each has ended and
+// queued its EventExited (each within the stop wait), stops following the
+// event stream and then closes the event channel (after those events are
+// received). Later calls do nothing.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		running := make([]*attempt, 0, len(d.attempts))
+		for _, a := range d.attempts {
+			running = append(running, a)
+		}
+		d.mu.Unlock()
+		for _, a := range running {
+			a.stop(closeReason)
+		}
+		d.live.Wait()
+		d.cancel()
+		d.mu.Lock()
+		started := d.watchStarted
+		d.mu.Unlock()
+		if started {
+			<-d.watching
+		}
+		d.events.close()
+	})
+	return nil
+}
+
+func (d *Driver) forgetLocked(a *attempt) {
+	if d.attempts[a.key] == a {
+		delete(d.attempts, a.key)
+	}
+	if d.byJob[a.jobID] == a {
+		delete(d.byJob, a.jobID)
+	}
+}
+
+// ownJob says whether the allocations of a job belong to one of this
+// driver's running attempts.
+func (d *Driver) ownJob(namespace, jobID string) bool {
+	if ns := d.namespace(); ns != "" && namespace != "" && namespace != ns {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.byJob[jobID] != nil
+}
+
+// namespace is the experiment's namespace; empty leaves the client's.
+func (d *Driver) namespace() string { return d.exp.Nomad.Namespace }
+
+func (d *Driver) queryOpts(ctx context.Context, params map[string]string) *api.QueryOptions {
+	q := &api.QueryOptions{Namespace: d.exp.Nomad.Namespace, Region: d.exp.Nomad.Region, Params: params}
+	return q.WithContext(ctx)
+}
+
+func (d *Driver) writeOpts(ctx context.Context) *api.WriteOptions {
+	q := &api.WriteOptions{Namespace: d.exp.Nomad.Namespace, Region: d.exp.Nomad.Region}
+	return q.WithContext(ctx)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

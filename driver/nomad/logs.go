@@ -1,0 +1,236 @@
+package nomad
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/driver"
+)
+
+// maxLineBytes is the longest line passed on whole; a longer one is passed
+// on in pieces of this size, so a progress bar that never prints a newline
+// is neither dropped nor held in memory without bound.
+const maxLineBytes = 1 << 20
+
+// lineSplitter cuts a stream of output into lines; a line may span frames,
+// so what follows the last newline is kept for the next one.
+type lineSplitter struct {
+	rest []byte
+	// max is maxLineBytes, smaller in tests.
+	max int
+}
+
+func newLineSplitter() *lineSplitter { return &lineSplitter{max: maxLineBytes} }
+
+// write passes on every line that data completes, without its line ending.
+func (s *lineSplitter) write(data []byte, emit func(string)) {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			s.rest = append(s.rest, data...)
+			s.cut(emit)
+			return
+		}
+		s.rest = append(s.rest, data[:i]...)
+		s.cut(emit)
+		line := strings.TrimSuffix(string(s.rest), "\r")
+		s.rest = s.rest[:0]
+		emit(line)
+		data = data[i+1:]
+	}
+}
+
+// cut passes on whole pieces of an overlong line.
+func (s *lineSplitter) cut(emit func(string)) {
+	for len(s.rest) > s.max {
+		emit(string(s.rest[:s.max]))
+		s.rest = append(s.rest[:0], s.rest[s.max:]...)
+	}
+}
+
+// flush passes on an unfinished last line when the stream ends.
+func (s *lineSplitter) flush(emit func(string)) {
+	if len(s.rest) > 0 {
+		line := strings.TrimSuffix(string(s.rest), "\r")
+		s.rest = nil
+		emit(line)
+	}
+}
+
+// taskLog is one output stream of one task of one allocation.
+type taskLog struct {
+	allocID string
+	nodeID  string
+	task    string
+	rank    int
+	stdout  bool
+	// name says which task this is in warnings.
+	name string
+	// dead is closed once the task is dead: what is left of its output is
+	// then read to the end instead of followed.
+	dead     chan struct{}
+	deadDone bool
+	// unreachable is set when the allocation's node is lost: its output
+	// can no longer be read, so a failed read is not tried again.
+	unreachable atomic.Bool
+}
+
+// follow passes a task's output on line by line: it follows the log while
+// the task runs, then reads what is left once the task is dead. Nomad's
+// follow stream does not end by itself when a task dies, so the switch to
+// an ordinary read is what ends it. Transient failures resume from the
+// offset reached, so no line is lost or repeated.
+func (a *attempt) follow(l *taskLog) {
+	defer a.logs.Done()
+	split := newLineSplitter()
+	emit := func(line string) { a.line(l, line) }
+	kind := "stderr"
+	if l.stdout {
+		kind = "stdout"
+	}
+	alloc := &api.Allocation{ID: l.allocID, NodeID: l.nodeID, Namespace: a.d.namespace()}
+	var offset int64
+	// failures counts failed reads in a row; early counts follow streams
+	// that ended while the task still ran, to pace following again.
+	failures, early := 0, 0
+	for a.logCtx.Err() == nil {
+		dead := false
+		select {
+		case <-l.dead:
+			dead = true
+		default:
+		}
+		before := offset
+		err := a.readLog(alloc, l, kind, !dead, &offset, split, emit)
+		if offset > before {
+			failures = 0
+		}
+		switch {
+		case err == nil && dead:
+			split.flush(emit)
+			return
+		case err == nil:
+			// The task died, or the follow stream ended by itself; the
+			// rest is read without following once the task is known to be
+			// dead, and a stream that ended early is followed again.
+			select {
+			case <-l.dead:
+			case <-a.logCtx.Done():
+			case <-a.d.clock.After(a.d.backoff.delay(early)):
+				early++
+			}
+		case a.logCtx.Err() != nil:
+		case !transient(err) || failures >= a.d.backoff.Retries || l.unreachable.Load():
+			a.d.log.Debug("cannot read a task's output", "job", a.jobID, "alloc", l.allocID, "task", l.task, "stream", kind, "error", err)
+			split.flush(emit)
+			return
+		default:
+			wait := a.d.backoff.delay(failures)
+			failures++
+			select {
+			case <-a.logCtx.Done():
+			case <-a.d.clock.After(wait):
+			}
+		}
+	}
+	split.flush(emit)
+}
+
+// readLog reads one log request: followed until the task is dead, or to
+// the end. offset counts the bytes passed on so far.
+func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow bool, offset *int64, split *lineSplitter, emit func(string)) error {
+	ctx, cancelReq := context.WithCancel(a.logCtx)
+	defer cancelReq()
+	if follow {
+		// Stop following once the task is dead, even while the request
+		// still waits for its first frame; the frames already on their
+		// way are taken until the request ends, and the rest is then read
+		// from the offset reached.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-l.dead:
+				cancelReq()
+			case <-done:
+			}
+		}()
+	}
+	cancel := make(chan struct{})
+	defer close(cancel)
+	frames, errs := a.d.client.AllocFS().Logs(alloc, follow, l.task, kind, "start", *offset, cancel, a.d.queryOpts(ctx, nil))
+	take := func(f *api.StreamFrame) {
+		if f != nil && len(f.Data) > 0 {
+			*offset += int64(len(f.Data))
+			split.write(f.Data, emit)
+		}
+	}
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				return nil
+			}
+			take(f)
+		case err := <-errs:
+			// Frames sent before the error are still queued; the sender
+			// has stopped, so taking them cannot block.
+		drain:
+			for {
+				select {
+				case f, ok := <-frames:
+					if !ok {
+						break drain
+					}
+					take(f)
+				default:
+					break drain
+				}
+			}
+			if follow && ctx.Err() != nil && a.logCtx.Err() == nil {
+				// Cancelled below because the task died.
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// line passes on one line of output, and a report or warning when it is a
+// @tune line.
+func (a *attempt) line(l *taskLog, line string) {
+	w := a.stderr
+	if l.stdout {
+		w = a.stdout
+	}
+	text := line
+	if a.prefix {
+		text = "[" + strconv.Itoa(l.rank) + "] " + line
+	}
+	// One lock for both streams: the writers need not be safe for
+	// concurrent use, and may well be the same one.
+	a.outMu.Lock()
+	w.WriteLine(text)
+	a.outMu.Unlock()
+	if !l.stdout {
+		return
+	}
+	metrics, ok, err := driver.ParseReport(line)
+	switch {
+	case ok:
+		a.emit(driver.Event{Kind: driver.EventReport, Rank: l.rank, Metrics: metrics})
+	case err != nil && a.warned.CompareAndSwap(false, true):
+		a.emit(driver.Event{
+			Kind: driver.EventWarning,
+			Rank: l.rank,
+			Message: fmt.Sprintf("%s printed an invalid @tune line, kept as ordinary output: %v (further invalid @tune lines of this attempt are not reported)",
+				l.name, err),
+		})
+	}
+}

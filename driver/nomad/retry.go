@@ -1,0 +1,110 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// Backoff paces the retries of an API call that failed for a reason that
+// may pass (a 5xx, a refused or reset connection), and the resubscriptions
+// of the event stream.
+type Backoff struct {
+	// Initial is the first wait; each later one doubles, up to Max.
+	Initial time.Duration
+	Max     time.Duration
+	// Retries bounds the retries of one API call, after which its last
+	// error stands. The event stream is resubscribed without bound: the
+	// attempts it follows have no other way to end.
+	Retries int
+}
+
+// DefaultBackoff rides out a Nomad server election (a few seconds) and
+// gives up on a call after about a minute.
+var DefaultBackoff = Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Retries: 9}
+
+func (b Backoff) withDefaults() Backoff {
+	if b.Initial <= 0 {
+		b.Initial = DefaultBackoff.Initial
+	}
+	if b.Max <= 0 {
+		b.Max = max(DefaultBackoff.Max, b.Initial)
+	}
+	if b.Retries <= 0 {
+		b.Retries = DefaultBackoff.Retries
+	}
+	return b
+}
+
+// delay is the wait before retry n (from 0).
+func (b Backoff) delay(n int) time.Duration {
+	d := b.Initial
+	for i := 0; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// retry calls call until it succeeds, fails for good, or has been retried
+// Backoff.Retries times. what names the call in debug logs.
+func (d *Driver) retry(ctx context.Context, what string, call func() error) error {
+	for n := 0; ; n++ {
+		err := call()
+		if err == nil || !transient(err) || n >= d.backoff.Retries {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		wait := d.backoff.delay(n)
+		d.log.Debug("retrying a Nomad API call", "call", what, "retry", n+1, "wait", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-d.clock.After(wait):
+		}
+	}
+}
+
+// transient says whether a failed call may succeed if made again: the
+// server failed (5xx, 429) or the connection did. A 4xx is the request's
+// own fault, and a conflict on the job's modify index is an answer.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if enforceConflict(err) {
+		return false
+	}
+	var resp api.UnexpectedResponseError
+	if errors.As(err, &resp) {
+		code := resp.StatusCode()
+		return code >= http.StatusInternalServerError || code == http.StatusTooManyRequests
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}
+
+// enforceConflict says whether Nomad refused a registration because its
+// EnforceIndex did not match the job. Nomad answers it with a 500, like a
+// server fault, so it is recognised by its text.
+func enforceConflict(err error) bool {
+	return err != nil && strings.Contains(err.Error(), api.RegisterEnforceIndexErrPrefix)
+}
+
+// notFound says whether Nomad answered 404: the job or node is not there.
+func notFound(err error) bool {
+	var resp api.UnexpectedResponseError
+	return errors.As(err, &resp) && resp.StatusCode() == http.StatusNotFound
+}

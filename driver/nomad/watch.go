@@ -1,0 +1,178 @@
+package nomad
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// jobDeregistered is the event type of a job stopped or purged.
+const jobDeregistered = "JobDeregistered"
+
+// streamTopics are what the watcher follows: every allocation and job of
+// the namespace. Attempts come and go faster than a subscription could be
+// changed without a gap, so the filtering by job happens here.
+var streamTopics = map[api.Topic][]string{
+	api.TopicAllocation: {"*"},
+	api.TopicJob:        {"*"},
+}
+
+// watch follows the event stream until the driver closes. When the stream
+// fails or ends it is subscribed to again, from the last index seen, after
+// a backoff; each time it is (re)established the allocations of every
+// attempt are read once, for what happened while it was down.
+func (d *Driver) watch() {
+	defer close(d.watching)
+	var index uint64
+	failures := 0
+	for d.ctx.Err() == nil {
+		stream, err := d.client.EventStream().Stream(d.ctx, streamTopics, index, d.queryOpts(d.ctx, nil))
+		if err == nil {
+			d.log.Debug("following the event stream", "index", index)
+			d.catchUp()
+			for batch := range stream {
+				if batch.Err != nil {
+					err = batch.Err
+					break
+				}
+				failures = 0
+				index = max(index, batch.Index)
+				for i := range batch.Events {
+					d.handle(&batch.Events[i])
+				}
+			}
+		}
+		if d.ctx.Err() != nil {
+			return
+		}
+		wait := d.backoff.delay(failures)
+		failures++
+		if failures > d.backoff.Retries {
+			d.log.Warn("cannot follow Nomad's event stream; retrying", "wait", wait, "error", err)
+		} else {
+			d.log.Debug("the event stream ended; subscribing again", "index", index, "wait", wait, "error", err)
+		}
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-d.clock.After(wait):
+		}
+	}
+}
+
+// handle passes one event to the attempt it concerns, if any.
+func (d *Driver) handle(ev *api.Event) {
+	switch ev.Topic {
+	case api.TopicAllocation:
+		if len(ev.FilterKeys) > 0 && !d.followsAny(ev.FilterKeys) {
+			// Nomad lists an allocation's job ID among the event's filter
+			// keys: other jobs' allocations are passed over undecoded.
+			return
+		}
+		al, err := ev.Allocation()
+		if err != nil || al == nil {
+			d.log.Debug("cannot read an allocation event", "key", ev.Key, "error", err)
+			return
+		}
+		d.mu.Lock()
+		if a := d.byJob[al.JobID]; a != nil {
+			a.apply(viewOfAlloc(al))
+		}
+		d.mu.Unlock()
+	case api.TopicJob:
+		if ev.Type != jobDeregistered {
+			return
+		}
+		d.mu.Lock()
+		if a := d.byJob[ev.Key]; a != nil {
+			a.jobGone(ev.Index)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// followsAny says whether any of the keys is the job of an attempt.
+func (d *Driver) followsAny(keys []string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range keys {
+		if d.byJob[k] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// catchUp reads the allocations and job of every attempt, once, after the
+// stream is (re)established: events from before the subscription, or from
+// while it was down, may never arrive.
+func (d *Driver) catchUp() {
+	d.mu.Lock()
+	var attempts []*attempt
+	for _, a := range d.byJob {
+		if !a.finishing {
+			attempts = append(attempts, a)
+		}
+	}
+	d.mu.Unlock()
+	for _, a := range attempts {
+		d.mu.Lock()
+		regIndex := a.regIndex
+		d.mu.Unlock()
+		var stubs []*api.AllocationListStub
+		err := d.retry(d.ctx, "list job allocations", func() error {
+			var err error
+			stubs, _, err = d.client.Jobs().Allocations(a.jobID, true, d.queryOpts(d.ctx, nil))
+			if notFound(err) {
+				stubs = nil
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			d.log.Warn("cannot read a trial job's allocations", "job", a.jobID, "error", err)
+			continue
+		}
+		job, jobErr := d.readJob(d.ctx, a.jobID)
+		d.mu.Lock()
+		for _, s := range stubs {
+			a.apply(viewOfStub(s))
+		}
+		if jobErr == nil && regIndex > 0 {
+			// Only a job read after the registration can say it is gone.
+			a.checkJob(job)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// jobGone takes note of the job's deregistration at index. One tune did
+// not ask for ends the attempt: nothing more of it will run. Called with
+// d.mu held.
+func (a *attempt) jobGone(index uint64) {
+	if !a.isRegistered {
+		a.goneAt = max(a.goneAt, index)
+		return
+	}
+	if a.regIndex == 0 || index <= a.regIndex || a.deregRequested || a.finishing {
+		return
+	}
+	a.external = fmt.Sprintf("job %s was stopped outside tune", a.jobID)
+	a.deregRequested, a.deregistered = true, true
+	a.step()
+}
+
+// checkJob compares the job as read with the attempt's registration.
+// Called with d.mu held.
+func (a *attempt) checkJob(job *api.Job) {
+	if !a.isRegistered || a.regIndex == 0 {
+		return
+	}
+	switch {
+	case job == nil:
+		a.jobGone(math.MaxUint64)
+	case deref(job.Stop):
+		a.jobGone(deref(job.JobModifyIndex))
+	}
+}

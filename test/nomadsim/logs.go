@@ -1,0 +1,292 @@
+package nomadsim
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+const (
+	// streamFrameSize is the most data one frame carries, as Nomad's.
+	streamFrameSize = 64 * 1024
+)
+
+// logFile is one task's stdout or stderr, rotated as Nomad's logmon
+// rotates it: files "<task>.<type>.<n>" of at most MaxFileSizeMB, the
+// oldest dropped beyond MaxFiles.
+type logFile struct {
+	mu       sync.Mutex
+	name     string // "<task>.<type>"
+	maxSize  int
+	maxFiles int
+	files    []*logChunk
+	notify   chan struct{}
+}
+
+type logChunk struct {
+	index int
+	data  []byte
+}
+
+func newLogFile(task, typ string, cfg *api.LogConfig) *logFile {
+	maxFiles, maxMB := 10, 10
+	if cfg != nil {
+		if cfg.MaxFiles != nil && *cfg.MaxFiles > 0 {
+			maxFiles = *cfg.MaxFiles
+		}
+		if cfg.MaxFileSizeMB != nil && *cfg.MaxFileSizeMB > 0 {
+			maxMB = *cfg.MaxFileSizeMB
+		}
+	}
+	return &logFile{
+		name:     task + "." + typ,
+		maxSize:  maxMB << 20,
+		maxFiles: maxFiles,
+		files:    []*logChunk{{index: 0}},
+		notify:   make(chan struct{}),
+	}
+}
+
+// Write appends to the current file, starting a new one when it is full.
+func (l *logFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		cur := l.files[len(l.files)-1]
+		room := l.maxSize - len(cur.data)
+		if room <= 0 {
+			l.files = append(l.files, &logChunk{index: cur.index + 1})
+			if len(l.files) > l.maxFiles {
+				l.files = l.files[len(l.files)-l.maxFiles:]
+			}
+			continue
+		}
+		take := min(room, len(p))
+		cur.data = append(cur.data, p[:take]...)
+		p = p[take:]
+	}
+	close(l.notify)
+	l.notify = make(chan struct{})
+	return n, nil
+}
+
+// position is a place in the log: a file index and an offset in it.
+type position struct {
+	index  int
+	offset int
+}
+
+// start finds where a stream begins: origin start counts offset from the
+// oldest file's beginning, origin end back from the newest file's end,
+// crossing into older files as Nomad's findClosest does.
+func (l *logFile) start(origin string, offset int) position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if origin == "end" {
+		for i := len(l.files) - 1; i >= 0; i-- {
+			f := l.files[i]
+			if offset <= len(f.data) || i == 0 {
+				return position{index: f.index, offset: max(len(f.data)-offset, 0)}
+			}
+			offset -= len(f.data)
+		}
+	}
+	first := l.files[0]
+	return position{index: first.index, offset: min(offset, len(first.data))}
+}
+
+// read returns up to streamFrameSize bytes at pos, the position after
+// them, whether pos is at the end of the newest file, and a channel closed
+// on the next write.
+func (l *logFile) read(pos position) ([]byte, position, bool, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first := l.files[0].index
+	if pos.index < first {
+		// Rotated out from under the reader: continue with the oldest.
+		pos = position{index: first}
+	}
+	i := pos.index - first
+	if i >= len(l.files) {
+		return nil, pos, true, l.notify
+	}
+	f := l.files[i]
+	if pos.offset < len(f.data) {
+		end := min(len(f.data), pos.offset+streamFrameSize)
+		data := append([]byte(nil), f.data[pos.offset:end]...)
+		return data, position{index: pos.index, offset: end}, false, l.notify
+	}
+	if i+1 < len(l.files) {
+		return nil, position{index: pos.index + 1}, false, l.notify
+	}
+	return nil, pos, true, l.notify
+}
+
+func (l *logFile) path(index int) string {
+	return "alloc/logs/" + l.name + "." + strconv.Itoa(index)
+}
+
+// streamFrame is Nomad's StreamFrame as the log endpoint encodes it.
+type streamFrame struct {
+	Offset    int64  `json:",omitempty"`
+	Data      []byte `json:",omitempty"`
+	File      string `json:",omitempty"`
+	FileEvent string `json:",omitempty"`
+}
+
+// logsRequest serves /v1/client/fs/logs/<alloc>: JSON StreamFrames (or
+// the raw bytes with plain=true) from the requested origin and offset.
+// Without follow it ends at the end of the log; with follow it keeps the
+// connection open, sending heartbeat frames, until the client leaves,
+// even after the task has died, as Nomad 2.0 does.
+func (s *Sim) logsRequest(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	allocID := trimPath(r, "/v1/client/fs/logs/")
+	if allocID == "" {
+		writeError(w, codedErr(http.StatusBadRequest, "must provide a valid alloc id"))
+		return
+	}
+	task := q.Get("task")
+	if task == "" {
+		writeError(w, codedErr(http.StatusBadRequest, "must provide task name"))
+		return
+	}
+	follow, plain := false, false
+	var err error
+	if v := q.Get("follow"); v != "" {
+		if follow, err = strconv.ParseBool(v); err != nil {
+			writeError(w, codedErr(http.StatusBadRequest, fmt.Sprintf("failed to parse follow field to boolean: %v", err)))
+			return
+		}
+	}
+	if v := q.Get("plain"); v != "" {
+		if plain, err = strconv.ParseBool(v); err != nil {
+			writeError(w, codedErr(http.StatusBadRequest, fmt.Sprintf("failed to parse plain field to boolean: %v", err)))
+			return
+		}
+	}
+	typ := q.Get("type")
+	if typ != "stdout" && typ != "stderr" {
+		writeError(w, codedErr(http.StatusBadRequest, "must provide log type (stdout/stderr)"))
+		return
+	}
+	offset := int64(0)
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeError(w, codedErr(http.StatusBadRequest, fmt.Sprintf("error parsing offset: %v", err)))
+			return
+		}
+	}
+	origin := q.Get("origin")
+	switch origin {
+	case "start", "end":
+	case "":
+		origin = "start"
+	default:
+		writeError(w, codedErr(http.StatusBadRequest, "origin must be start or end"))
+		return
+	}
+
+	st := s.st
+	st.lock()
+	rec := st.allocs[allocID]
+	var ts *api.TaskState
+	down := false
+	if rec != nil {
+		ts = rec.alloc.TaskStates[task]
+		down = rec.node.node.Status == api.NodeStatusDown
+	}
+	st.unlock()
+	switch {
+	case rec == nil:
+		writeError(w, codedErr(http.StatusNotFound, fmt.Sprintf("Unknown allocation %q", allocID)))
+		return
+	case down:
+		writeError(w, codedErr(http.StatusInternalServerError, fmt.Sprintf("Unknown node %q", rec.alloc.NodeID)))
+		return
+	case ts == nil:
+		writeError(w, codedErr(http.StatusBadRequest, fmt.Sprintf("unknown task name %q", task)))
+		return
+	case ts.StartedAt.IsZero():
+		writeError(w, codedErr(http.StatusNotFound, fmt.Sprintf("task %q not started yet. No logs available", task)))
+		return
+	}
+	lf := s.clients.logFile(allocID, task, typ)
+	if lf == nil {
+		writeError(w, codedErr(http.StatusNotFound, fmt.Sprintf("state for allocation %s not found on client", allocID)))
+		return
+	}
+
+	if plain {
+		w.Header().Set("Content-Type", "text/plain")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	out := bufio.NewWriter(w)
+	send := func(f *streamFrame) error {
+		if plain {
+			if _, err := out.Write(f.Data); err != nil {
+				return err
+			}
+		} else {
+			b, err := json.Marshal(f)
+			if err != nil {
+				return err
+			}
+			if _, err := out.Write(b); err != nil {
+				return err
+			}
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return nil
+	}
+
+	if origin == "end" && offset < 0 {
+		offset = 0
+	}
+	pos := lf.start(origin, int(offset))
+	heartbeat := time.NewTicker(s.opts.LogHeartbeat)
+	defer heartbeat.Stop()
+	for {
+		data, next, atEnd, wait := lf.read(pos)
+		if len(data) > 0 {
+			if err := send(&streamFrame{Offset: int64(next.offset), Data: data, File: lf.path(next.index)}); err != nil {
+				return
+			}
+		}
+		pos = next
+		if !atEnd {
+			continue
+		}
+		if !follow {
+			return
+		}
+		select {
+		case <-wait:
+		case <-heartbeat.C:
+			if !plain {
+				if err := send(&streamFrame{}); err != nil {
+					return
+				}
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+}

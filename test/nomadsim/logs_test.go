@@ -1,0 +1,176 @@
+package nomadsim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runningAlloc registers a job and waits until its allocation's task has
+// started.
+func runningAlloc(t *testing.T, srv *Server, c *api.Client, job *api.Job) *api.Allocation {
+	t.Helper()
+	_, _, err := c.Jobs().Register(job, nil)
+	require.NoError(t, err)
+	waitIdle(t, srv)
+	var a *api.Allocation
+	eventually(t, func() bool {
+		allocs := jobAllocs(t, c, *job.ID)
+		if len(allocs) == 0 {
+			return false
+		}
+		a, _, err = c.Allocations().Info(allocs[0].ID, nil)
+		return err == nil && a.TaskStates["work"] != nil && !a.TaskStates["work"].StartedAt.IsZero()
+	}, "task started")
+	return a
+}
+
+func TestLogs(t *testing.T) {
+	t.Run("following a task's log streams frames as it writes and stays open after it dies", func(t *testing.T) {
+		srv, c := startSim(t, Options{TimeScale: 100, LogHeartbeat: 20 * time.Millisecond})
+		a := runningAlloc(t, srv, c, mockJob("chatty", 1, map[string]any{
+			"stdout_string": "tick\n", "stdout_repeat": 4, "stdout_repeat_duration": "2s",
+		}))
+		cancel := make(chan struct{})
+		frames, errs := c.AllocFS().Logs(a, true, "work", "stdout", "start", 0, cancel, nil)
+		var got strings.Builder
+		var last *api.StreamFrame
+		deadline := time.After(10 * time.Second)
+		for got.String() != strings.Repeat("tick\n", 5) {
+			select {
+			case f := <-frames:
+				require.NotNil(t, f)
+				got.Write(f.Data)
+				last = f
+			case err := <-errs:
+				t.Fatalf("stream error: %v", err)
+			case <-deadline:
+				t.Fatalf("got %q", got.String())
+			}
+		}
+		assert.Equal(t, "alloc/logs/work.stdout.0", last.File)
+		assert.Equal(t, int64(25), last.Offset)
+		eventually(t, jobDead(t, c, "chatty"), "job dead")
+		select {
+		case f, ok := <-frames:
+			t.Fatalf("a followed log stays open after the task ends, as in Nomad; got %v %v", f, ok)
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(cancel)
+	})
+
+	t.Run("a log read without follow ends at the end of the log", func(t *testing.T) {
+		srv, c := startSim(t, Options{TimeScale: 1000})
+		a := runningAlloc(t, srv, c, mockJob("once", 1, map[string]any{"stdout_string": "hello\n", "stderr_string": "oops\n", "run_for": "1h"}))
+		assert.Equal(t, "hello\n", readLogs(t, c, a, "work", "stdout", false))
+		assert.Equal(t, "oops\n", readLogs(t, c, a, "work", "stderr", false))
+	})
+
+	t.Run("plain and origin end return the raw tail", func(t *testing.T) {
+		srv, c := startSim(t, Options{TimeScale: 1000})
+		a := runningAlloc(t, srv, c, mockJob("tail", 1, map[string]any{"stdout_string": "0123456789", "run_for": "1h"}))
+		resp, err := http.Get(srv.URL() + "/v1/client/fs/logs/" + a.ID + "?task=work&type=stdout&plain=true&origin=end&offset=4")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, "6789", string(body))
+		assert.Equal(t, "text/plain", resp.Header.Get("Content-Type"))
+
+		framed, err := http.Get(srv.URL() + "/v1/client/fs/logs/" + a.ID + "?task=work&type=stdout")
+		require.NoError(t, err)
+		defer framed.Body.Close()
+		var f api.StreamFrame
+		require.NoError(t, json.NewDecoder(framed.Body).Decode(&f))
+		assert.Equal(t, []byte("0123456789"), f.Data)
+	})
+
+	t.Run("logs of unknown allocations, tasks and unstarted tasks are errors", func(t *testing.T) {
+		srv, c := startSim(t, Options{TimeScale: 1000})
+		a := runningAlloc(t, srv, c, mockJob("errs", 1, longRunning))
+		get := func(path string) (int, string) {
+			resp, err := http.Get(srv.URL() + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		code, body := get("/v1/client/fs/logs/nope?task=work&type=stdout")
+		assert.Equal(t, 404, code)
+		assert.Equal(t, `Unknown allocation "nope"`, body)
+		code, body = get("/v1/client/fs/logs/" + a.ID + "?task=other&type=stdout")
+		assert.Equal(t, 400, code)
+		assert.Equal(t, `unknown task name "other"`, body)
+		code, body = get("/v1/client/fs/logs/" + a.ID + "?task=work&type=both")
+		assert.Equal(t, 400, code)
+		assert.Equal(t, "must provide log type (stdout/stderr)", body)
+	})
+
+	t.Run("a log rotates into numbered files and keeps the newest", func(t *testing.T) {
+		l := newLogFile("t", "stdout", &api.LogConfig{MaxFiles: new(2), MaxFileSizeMB: new(1)})
+		chunk := strings.Repeat("x", 600<<10)
+		for i := 0; i < 4; i++ {
+			l.Write([]byte(chunk))
+		}
+		pos := l.start("start", 0)
+		assert.Equal(t, 1, pos.index, "file 0 rotated out")
+		end := l.start("end", 10)
+		assert.Equal(t, 2, end.index)
+		data, _, _, _ := l.read(end)
+		assert.Len(t, data, 10)
+	})
+}
+
+func TestBlockingQueries(t *testing.T) {
+	t.Run("a blocking query on a job's allocations returns when they change", func(t *testing.T) {
+		srv, c := startSim(t, Options{TimeScale: 100})
+		_, _, err := c.Jobs().Register(mockJob("block", 1, map[string]any{"run_for": "2s"}), nil)
+		require.NoError(t, err)
+		waitIdle(t, srv)
+		_, meta, err := c.Jobs().Allocations("block", false, nil)
+		require.NoError(t, err)
+		assert.True(t, meta.KnownLeader)
+		start := time.Now()
+		allocs, meta2, err := c.Jobs().Allocations("block", false, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 5 * time.Second})
+		require.NoError(t, err)
+		assert.Greater(t, meta2.LastIndex, meta.LastIndex)
+		assert.Less(t, time.Since(start), 4*time.Second)
+		assert.NotEmpty(t, allocs)
+	})
+
+	t.Run("a blocking query with nothing changing returns after its wait with the same index", func(t *testing.T) {
+		srv, c := startSim(t, Options{})
+		_, _, err := c.Jobs().Register(mockJob("quiet", 1, longRunning), nil)
+		require.NoError(t, err)
+		waitIdle(t, srv)
+		eventually(t, func() bool { return allDone(jobAllocs(t, c, "quiet"), "running") }, "running")
+		_, meta, err := c.Jobs().Info("quiet", nil)
+		require.NoError(t, err)
+		// Another job's changes do not wake a query on this one.
+		_, _, err = c.Jobs().Register(mockJob("noise", 1, longRunning), nil)
+		require.NoError(t, err)
+		start := time.Now()
+		_, meta2, err := c.Jobs().Info("quiet", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 200 * time.Millisecond})
+		require.NoError(t, err)
+		assert.Equal(t, meta.LastIndex, meta2.LastIndex)
+		assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	})
+
+	t.Run("a list query from an old index answers at once", func(t *testing.T) {
+		srv, c := startSim(t, Options{})
+		_, _, err := c.Jobs().Register(mockJob("a", 1, longRunning), nil)
+		require.NoError(t, err)
+		waitIdle(t, srv)
+		start := time.Now()
+		_, meta, err := c.Jobs().List(&api.QueryOptions{WaitIndex: 1, WaitTime: 5 * time.Second})
+		require.NoError(t, err)
+		assert.Greater(t, meta.LastIndex, uint64(1))
+		assert.Less(t, time.Since(start), time.Second)
+	})
+}
