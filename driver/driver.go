@@ -110,7 +110,10 @@ type Event struct {
 	// Failed says the attempt did not succeed: a non-zero exit, a failure
 	// to start, a lost allocation.
 	Failed bool
-	// Stopped says the attempt ended because Stop was called.
+	// Stopped says the attempt was stopped rather than ending by itself:
+	// by Stop, or by someone outside tune (a Nomad job stopped with tune
+	// stop or nomad job stop), which the controller takes as a request to
+	// stop the experiment.
 	Stopped bool
 	// Unplaced says the target could not place the whole attempt in time
 	// (a gang that Nomad placed only in part) and the driver rolled it

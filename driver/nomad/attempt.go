@@ -28,6 +28,10 @@ const (
 	// mergedTaskFormat names a strict_pack trial's tasks in its one task
 	// group, as package jobs does: group, allocation index, task.
 	mergedTaskFormat = "%s-%d-%s"
+	// Task states as Nomad's TaskState.State reports them; the api
+	// package has no names for them.
+	taskStateRunning = "running"
+	taskStateDead    = "dead"
 )
 
 // attempt is one attempt of one trial: its job and what Nomad does with it.
@@ -73,13 +77,18 @@ type attempt struct {
 	allocs          map[string]*allocView
 	placedSignalled bool
 	runningSent     bool
-	// The attempt's outcome; at most one of stopping, unplaced, failure
-	// and external decides it.
+	// The attempt's outcome; at most one of stopping, unplaced, failure,
+	// external and jobStopped decides it. external is an allocation that
+	// Nomad stopped (a drain, `nomad alloc stop`): the attempt failed.
+	// jobStopped is the job stopped outside tune (`tune stop`, `nomad job
+	// stop`): reported as a stop the controller did not ask for, which it
+	// takes as the experiment's end.
 	stopping   bool
 	stopReason string
 	unplaced   string
 	failure    string
 	external   string
+	jobStopped string
 	exitCode   int
 	timedOut   bool
 	// forced is set when the allocations did not end within the stop
@@ -273,7 +282,7 @@ func terminal(clientStatus string) bool {
 
 // taskStarted says whether a task has output to read.
 func taskStarted(st *api.TaskState) bool {
-	return st != nil && (!st.StartedAt.IsZero() || st.State == "running")
+	return st != nil && (!st.StartedAt.IsZero() || st.State == taskStateRunning)
 }
 
 // registered records the registration and takes what arrived meanwhile.
@@ -343,7 +352,7 @@ func (a *attempt) sorted() []*allocView {
 // ending says whether the attempt's outcome is decided short of all its
 // allocations finishing on their own.
 func (a *attempt) ending() bool {
-	return a.stopping || a.unplaced != "" || a.failure != "" || a.external != ""
+	return a.stopping || a.unplaced != "" || a.failure != "" || a.external != "" || a.jobStopped != ""
 }
 
 // step moves the attempt on after any change. Called with d.mu held.
@@ -424,7 +433,7 @@ func (a *attempt) followTasks(al *allocView) {
 func (a *attempt) markDead(al *allocView) {
 	for task, ls := range al.logs {
 		st := al.tasks[task]
-		if !terminal(al.clientStatus) && (st == nil || st.State != "dead") {
+		if !terminal(al.clientStatus) && (st == nil || st.State != taskStateDead) {
 			continue
 		}
 		for _, l := range ls {
@@ -465,7 +474,7 @@ func (a *attempt) judge(al *allocView) {
 		if why == "" {
 			why = "desired status " + al.desiredStatus
 		}
-		a.external = fmt.Sprintf("%s was stopped outside tune: %s", a.allocName(al), why)
+		a.external = fmt.Sprintf("%s was stopped by Nomad: %s", a.allocName(al), why)
 	}
 }
 
@@ -566,8 +575,10 @@ func siblingFailed(st *api.TaskState) bool {
 	return false
 }
 
-// failureDetail is the most telling message among a failed task's events,
-// latest first.
+// failureDetail is the most telling message among a failed task's events:
+// the latest error a driver, setup or download gave, else the latest
+// failure event's message. The final "Not Restarting" event only says the
+// restart policy gave up, which is not why the task failed.
 func failureDetail(st *api.TaskState) string {
 	for i := len(st.Events) - 1; i >= 0; i-- {
 		ev := st.Events[i]
@@ -579,8 +590,8 @@ func failureDetail(st *api.TaskState) string {
 				return text
 			}
 		}
-		if ev.FailsTask || ev.Type == api.TaskDriverFailure || ev.Type == api.TaskSetupFailure ||
-			ev.Type == api.TaskFailedValidation || ev.Type == api.TaskArtifactDownloadFailed {
+		switch ev.Type {
+		case api.TaskDriverFailure, api.TaskSetupFailure, api.TaskFailedValidation, api.TaskArtifactDownloadFailed:
 			if ev.DisplayMessage != "" {
 				return ev.DisplayMessage
 			}
@@ -588,7 +599,7 @@ func failureDetail(st *api.TaskState) string {
 		}
 	}
 	for i := len(st.Events) - 1; i >= 0; i-- {
-		if ev := st.Events[i]; ev != nil && ev.DisplayMessage != "" {
+		if ev := st.Events[i]; ev != nil && ev.FailsTask && ev.DisplayMessage != "" {
 			return ev.DisplayMessage
 		}
 	}
@@ -771,6 +782,8 @@ func (a *attempt) exitEvent() driver.Event {
 		if ev.ExitCode == 0 {
 			ev.ExitCode = -1
 		}
+	case a.jobStopped != "":
+		ev.Stopped, ev.Message, ev.ExitCode = true, a.jobStopped, -1
 	case a.external != "":
 		ev.Failed, ev.Message, ev.ExitCode = true, a.external, -1
 	case a.forced:

@@ -92,7 +92,8 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 	})
 	t.Run("a driver failure is told in the driver's words", func(t *testing.T) {
 		st := &api.TaskState{State: "dead", Failed: true, Events: []*api.TaskEvent{
-			{Type: api.TaskDriverFailure, DriverError: "failed to start: exec: \"trian.py\": not found", FailsTask: true},
+			{Type: api.TaskDriverFailure, DriverError: "failed to start: exec: \"trian.py\": not found"},
+			{Type: api.TaskNotRestarting, DisplayMessage: "Policy allows no restarts", FailsTask: true},
 		}}
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"train": st}})
@@ -118,11 +119,11 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 		assert.Equal(t, timeoutMessage, a.exitEvent().Message)
 		assert.False(t, a.exitEvent().Failed)
 	})
-	t.Run("an allocation stopped by someone else fails it", func(t *testing.T) {
+	t.Run("an allocation Nomad stopped on its own fails it", func(t *testing.T) {
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusComplete,
 			desiredStatus: api.AllocDesiredStatusStop, desiredDesc: "alloc is being migrated",
 			tasks: map[string]*api.TaskState{"train": terminated(0, false)}})
-		assert.Equal(t, "allocation 1a2b3c4d was stopped outside tune: alloc is being migrated", a.external)
+		assert.Equal(t, "allocation 1a2b3c4d was stopped by Nomad: alloc is being migrated", a.external)
 		assert.True(t, a.exitEvent().Failed)
 	})
 	t.Run("a clean exit succeeds", func(t *testing.T) {

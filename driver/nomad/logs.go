@@ -194,7 +194,7 @@ func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow
 				}
 			}
 			if follow && ctx.Err() != nil && a.logCtx.Err() == nil {
-				// Cancelled below because the task died.
+				// Cancelled above because the task died.
 				return nil
 			}
 			return err

@@ -824,19 +824,33 @@ func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
 	assert.Equal(t, []driver.EventKind{driver.EventRunning, driver.EventReport, driver.EventExited}, kinds(evs))
 }
 
-func TestAJobStoppedOutsideTuneFailsTheAttempt(t *testing.T) {
+func TestAJobStoppedOutsideTuneEndsTheAttemptAsStopped(t *testing.T) {
 	h := setupSim(t, mockTrial(`      run_for = "1m"`, ""), harnessOptions{})
 
 	h.start(0, 0)
 	h.waitRunning(0, 0)
+	// As `tune stop` or `nomad job stop` do.
 	_, _, err := h.client.Jobs().Deregister(h.jobID(0), false, nil)
 	require.NoError(t, err)
 	exit, _ := h.waitExited(0, 0)
 
-	assert.True(t, exit.Failed)
-	assert.False(t, exit.Stopped)
-	assert.Equal(t, fmt.Sprintf("job %s was stopped outside tune", h.jobID(0)), exit.Message)
+	assert.True(t, exit.Stopped, "a stop the controller did not ask for")
+	assert.False(t, exit.Failed)
+	assert.Equal(t, fmt.Sprintf("job %s was stopped in Nomad", h.jobID(0)), exit.Message)
 	for _, a := range h.allocs(0) {
 		assert.NotEqual(t, api.AllocClientStatusRunning, a.ClientStatus)
 	}
+}
+
+func TestATaskThatCannotStartFailsTheAttempt(t *testing.T) {
+	h := setupSim(t, mockTrial(`      start_error = "image not found"`, ""), harnessOptions{})
+
+	h.start(0, 0)
+	exit, evs := h.waitExited(0, 0)
+
+	assert.Equal(t, []driver.EventKind{driver.EventExited}, kinds(evs), "it never ran")
+	assert.True(t, exit.Failed)
+	assert.Equal(t, -1, exit.ExitCode)
+	assert.Contains(t, exit.Message, `task "train" of allocation `)
+	assert.Contains(t, exit.Message, "image not found")
 }

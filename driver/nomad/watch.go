@@ -136,20 +136,22 @@ func (d *Driver) catchUp() {
 		}
 		job, jobErr := d.readJob(d.ctx, a.jobID)
 		d.mu.Lock()
+		if jobErr == nil && regIndex > 0 {
+			// Only a job read after the registration can say it is gone;
+			// that is taken first, so allocations it stopped are not
+			// mistaken for ones Nomad stopped on its own.
+			a.checkJob(job)
+		}
 		for _, s := range stubs {
 			a.apply(viewOfStub(s))
-		}
-		if jobErr == nil && regIndex > 0 {
-			// Only a job read after the registration can say it is gone.
-			a.checkJob(job)
 		}
 		d.mu.Unlock()
 	}
 }
 
 // jobGone takes note of the job's deregistration at index. One tune did
-// not ask for ends the attempt: nothing more of it will run. Called with
-// d.mu held.
+// not ask for ends the attempt as stopped: nothing more of it will run,
+// and whoever stopped it meant it to stop. Called with d.mu held.
 func (a *attempt) jobGone(index uint64) {
 	if !a.isRegistered {
 		a.goneAt = max(a.goneAt, index)
@@ -158,7 +160,7 @@ func (a *attempt) jobGone(index uint64) {
 	if a.regIndex == 0 || index <= a.regIndex || a.deregRequested || a.finishing {
 		return
 	}
-	a.external = fmt.Sprintf("job %s was stopped outside tune", a.jobID)
+	a.jobStopped = fmt.Sprintf("job %s was stopped in Nomad", a.jobID)
 	a.deregRequested, a.deregistered = true, true
 	a.step()
 }

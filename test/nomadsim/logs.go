@@ -194,27 +194,31 @@ func (s *Sim) logsRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Read what is needed under the lock: the allocation and its task
+	// states are replaced while the request runs.
 	st := s.st
 	st.lock()
 	rec := st.allocs[allocID]
-	var ts *api.TaskState
-	down := false
-	if rec != nil {
-		ts = rec.alloc.TaskStates[task]
+	found, hasTask, started, down, nodeID := rec != nil, false, false, false, ""
+	if found {
+		ts := rec.alloc.TaskStates[task]
+		hasTask = ts != nil
+		started = hasTask && !ts.StartedAt.IsZero()
 		down = rec.node.node.Status == api.NodeStatusDown
+		nodeID = rec.alloc.NodeID
 	}
 	st.unlock()
 	switch {
-	case rec == nil:
+	case !found:
 		writeError(w, codedErr(http.StatusNotFound, fmt.Sprintf("Unknown allocation %q", allocID)))
 		return
 	case down:
-		writeError(w, codedErr(http.StatusInternalServerError, fmt.Sprintf("Unknown node %q", rec.alloc.NodeID)))
+		writeError(w, codedErr(http.StatusInternalServerError, fmt.Sprintf("Unknown node %q", nodeID)))
 		return
-	case ts == nil:
+	case !hasTask:
 		writeError(w, codedErr(http.StatusBadRequest, fmt.Sprintf("unknown task name %q", task)))
 		return
-	case ts.StartedAt.IsZero():
+	case !started:
 		writeError(w, codedErr(http.StatusNotFound, fmt.Sprintf("task %q not started yet. No logs available", task)))
 		return
 	}
