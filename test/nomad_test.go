@@ -321,3 +321,50 @@ func (w *nomadWorkspace) startNomad(t *testing.T) *background {
 	t.Helper()
 	return w.workspace.start(t, "-address", w.addr)
 }
+
+func TestNomadTwoGangsCompetingForTheSameGPUsNeverDeadlock(t *testing.T) {
+	for _, onUnfit := range []string{"wait", "queue"} {
+		t.Run("on_unfit = "+onUnfit, func(t *testing.T) {
+			w := newNomadWorkspace(t)
+			// Each trial is a gang of 3 allocations of 2 GPUs on 3 nodes;
+			// the cluster has 4 nodes of 2 GPUs, so one gang fits at a
+			// time. Submitted naively, each would hold part of the GPUs and
+			// wait for the rest forever.
+			w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
+  num_samples = 2
+  placement   = "strict_spread"
+  on_unfit    = %q
+  group "worker" {
+    count = 3
+    resources {
+      cpu    = 1
+      memory = 256
+      gpu    = 2
+    }
+    task "train" {
+      driver = "mock_driver"
+      config {
+        run_for       = "500ms"
+        stdout_string = "@tune {\"loss\": 1}\n"
+      }
+    }
+  }
+  nomad {
+    gang_timeout = "1s"
+  }
+}
+`, w.name, onUnfit))
+			r := w.apply(t)
+			require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			recs := w.trialFiles(t, w.name)
+			require.Len(t, recs, 2)
+			var ivs []interval
+			for _, rec := range recs {
+				assert.Equal(t, "TERMINATED", rec.Status, rec.ID)
+				assert.Equal(t, 0, rec.Failures, "a rolled-back gang is no failure")
+				ivs = append(ivs, trialInterval(t, w.workspace, w.name, rec.ID))
+			}
+			assert.Equal(t, 1, maxOverlap(ivs), "the gangs ran one after the other")
+		})
+	}
+}
