@@ -38,9 +38,17 @@ type fakeDriver struct {
 	maxRunning int
 	starts     []string
 	stops      []string
+	// existing is what Existing reports: attempts an earlier run left on
+	// the target. Adopt plays the trial's script as Start does, and
+	// records the attempt in adopts rather than starts.
+	existing []driver.Existing
+	adopts   []string
 }
 
-var _ driver.Driver = (*fakeDriver)(nil)
+var (
+	_ driver.Driver  = (*fakeDriver)(nil)
+	_ driver.Adopter = (*fakeDriver)(nil)
+)
 
 func newFakeDriver(c *planner.Capacity, s func(t *planner.Trial, attempt int) script) *fakeDriver {
 	return &fakeDriver{capacity: c, script: s, events: make(chan driver.Event, 100000), running: map[string]int{}}
@@ -59,6 +67,26 @@ func (f *fakeDriver) Start(_ context.Context, req driver.StartRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts = append(f.starts, fmt.Sprintf("%s#%d", req.Trial.ID, req.Attempt))
+	f.play(req)
+	return nil
+}
+
+func (f *fakeDriver) Existing(context.Context, *experiment.Experiment) ([]driver.Existing, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]driver.Existing(nil), f.existing...), nil
+}
+
+func (f *fakeDriver) Adopt(_ context.Context, req driver.StartRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.adopts = append(f.adopts, fmt.Sprintf("%s#%d", req.Trial.ID, req.Attempt))
+	f.play(req)
+	return nil
+}
+
+// play runs the attempt's script. Called with f.mu held.
+func (f *fakeDriver) play(req driver.StartRequest) {
 	f.running[req.Trial.ID] = req.Attempt
 	f.maxRunning = max(f.maxRunning, len(f.running))
 	sc := f.script(req.Trial, req.Attempt)
@@ -68,7 +96,7 @@ func (f *fakeDriver) Start(_ context.Context, req driver.StartRequest) error {
 		f.events <- driver.Event{Kind: driver.EventReport, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now, Metrics: m}
 	}
 	if sc.hold {
-		return nil
+		return
 	}
 	delete(f.running, req.Trial.ID)
 	ev := driver.Event{Kind: driver.EventExited, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now}
@@ -76,7 +104,6 @@ func (f *fakeDriver) Start(_ context.Context, req driver.StartRequest) error {
 		ev.Failed, ev.ExitCode, ev.Message = true, 3, "task train exited with status 3"
 	}
 	f.events <- ev
-	return nil
 }
 
 func (f *fakeDriver) Stop(_ context.Context, trialID string, attempt int, reason string) error {

@@ -38,6 +38,46 @@ type Driver interface {
 	Close() error
 }
 
+// Adopter is implemented by drivers whose trials outlive the tune process
+// that started them: Nomad jobs keep running when `tune apply` is killed,
+// crashes or loses its machine, so the next `tune apply` of the same
+// experiment must take them over instead of submitting them again (which
+// would run a trial twice). The local target does not implement it: its
+// trials end with the process that started them.
+type Adopter interface {
+	// Existing lists the attempts the target holds for the experiment's
+	// trials: one per trial, its latest attempt, whether still running or
+	// already ended. An attempt that was stopped (its job stopped by tune
+	// or by a person) is not listed: nothing of it is left to follow, and
+	// the trial runs again as after any interruption. An error means the
+	// target could not say; the caller must not start trials then, or it
+	// may start one that is already running.
+	Existing(ctx context.Context, e *experiment.Experiment) ([]Existing, error)
+	// Adopt attaches to an existing attempt instead of submitting it: the
+	// driver follows the attempt's allocations, running or already ended,
+	// and delivers the events Start's attempt would: EventRunning once it
+	// runs (or ran), EventReport for every @tune line of its output from
+	// the start of its logs, so the results of the whole attempt are
+	// collected again, and EventExited when it has ended (at once, after
+	// its output is read, when it ended while nobody watched). Output goes
+	// to req.Stdout and req.Stderr as for Start. From then on Stop and
+	// Close treat the attempt as one of their own. An error means it is
+	// not followed (nothing was changed on the target).
+	Adopt(ctx context.Context, req StartRequest) error
+}
+
+// Existing is an attempt the target holds from an earlier run.
+type Existing struct {
+	TrialID string
+	Attempt int
+	// Running says the attempt has not ended yet; false when every
+	// allocation of it is terminal.
+	Running bool
+	// Submitted is when the attempt was submitted, zero when the target
+	// does not say: a resumed trial_timeout counts from it.
+	Submitted time.Time
+}
+
 // StartRequest is one attempt of one trial.
 type StartRequest struct {
 	Experiment *experiment.Experiment

@@ -254,6 +254,11 @@ func changeLine(c controller.Change, s *controller.Snapshot, metrics []string) s
 		if p := formatParams(s.ParamNames, t.Params); p != "" {
 			line += " (" + p + ")"
 		}
+		// The controller says why a start is out of the ordinary, such as
+		// a trial adopted from a run of tune that died.
+		if c.Message != "" {
+			line += ": " + c.Message
+		}
 		return line
 	case controller.TrialFinished:
 		line := trial + " finished with no reports"

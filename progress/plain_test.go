@@ -212,3 +212,11 @@ func TestPlainStoppedLinesSayWhy(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainStartedLinesSayWhyAStartIsUnusual(t *testing.T) {
+	var out bytes.Buffer
+	r := New(&out, Options{})
+	s := snapshot(3 * time.Second)
+	r.Changed(change(controller.TrialStarted, trial("00003-ab12cd", results.Running, 1.2, 0.001, 0, 0, 0), "adopted: it was already running"), s)
+	assert.Equal(t, "[0:00:03] trial 00003-ab12cd started (x=1.2, lr=0.001): adopted: it was already running\n", out.String())
+}

@@ -100,6 +100,10 @@ type attempt struct {
 	deregistered bool
 	purged       bool
 	finishing    bool
+	// jobEnded is set on an adopted attempt whose job Nomad already had
+	// as dead when it was adopted: the allocations it has are all there
+	// will be, even when Nomad has garbage-collected some of them.
+	jobEnded bool
 }
 
 // ranks maps allocations to TUNE_RANK as package jobs computes it.
@@ -307,15 +311,23 @@ func (a *attempt) registered(index uint64) {
 // apply takes news of one allocation of the attempt's job. Called with
 // d.mu held.
 func (a *attempt) apply(v allocView) {
+	if a.take(v) {
+		a.step()
+	}
+}
+
+// take records news of one allocation without moving the attempt on, and
+// says whether it was news. Called with d.mu held.
+func (a *attempt) take(v allocView) bool {
 	if a.finishing {
-		return
+		return false
 	}
 	if !a.isRegistered {
 		a.pending = append(a.pending, v)
-		return
+		return false
 	}
 	if a.regIndex == 0 || v.createIndex <= a.regIndex {
-		return
+		return false
 	}
 	cur := a.allocs[v.id]
 	if cur == nil {
@@ -323,14 +335,14 @@ func (a *attempt) apply(v allocView) {
 		a.allocs[v.id] = &nv
 	} else {
 		if v.modifyIndex < cur.modifyIndex {
-			return
+			return false
 		}
 		v.ran = v.ran || cur.ran
 		v.judged = cur.judged
 		v.logs = cur.logs
 		*cur = v
 	}
-	a.step()
+	return true
 }
 
 // sorted are the allocations by rank, then ID.
@@ -374,11 +386,17 @@ func (a *attempt) step() {
 		}
 		allRan = allRan && al.ran
 	}
+	if a.jobEnded && allTerminal && len(allocs) < a.want && !a.ending() {
+		// Nomad garbage-collects the allocations of dead jobs: what ran
+		// while tune was away can no longer be read whole.
+		a.failure = fmt.Sprintf("job %s ended while tune was away and Nomad keeps %d of its %d %s: its output cannot be read",
+			a.jobID, len(allocs), a.want, plural(a.want, "allocation", "allocations"))
+	}
 	if len(allocs) > 0 && !a.placedSignalled {
 		a.placedSignalled = true
 		close(a.firstPlaced)
 	}
-	complete := allTerminal && len(allocs) >= a.want
+	complete := allTerminal && (len(allocs) >= a.want || a.jobEnded)
 	if a.ending() && !a.deregRequested && (!complete || lost || a.external != "") {
 		// A gang ends together: stop what still runs, what Nomad has yet
 		// to place, and the replacement Nomad places for a lost or

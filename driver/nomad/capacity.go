@@ -28,9 +28,10 @@ const (
 
 // Capacity is a snapshot of the cluster for the planner: the ready and
 // eligible nodes of the experiment's datacenters and node pool, less what
-// their allocations hold. Allocations of this driver's own running
-// attempts are not subtracted, since the controller accounts for those
-// itself.
+// their allocations hold. Allocations of the experiment's own jobs are not
+// subtracted, since the controller accounts for its trials itself: those
+// it starts, and those an earlier tune started that it adopts. Counting
+// them here too would count them twice.
 func (d *Driver) Capacity(ctx context.Context) (*planner.Capacity, error) {
 	var stubs []*api.NodeListStub
 	err := d.retry(ctx, "list nodes", func() error {
@@ -64,12 +65,28 @@ func (d *Driver) Capacity(ctx context.Context) (*planner.Capacity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing Nomad allocations: %w", err)
 	}
-	c := capacityOf(d.client.Address(), n, nodes, allocs, d.ownJob)
+	// Listed after the allocations, so that a job registered between the
+	// two reads is known as the experiment's when its allocation is.
+	own, err := d.experimentJobs(ctx, d.exp.Name, false)
+	if err != nil {
+		return nil, fmt.Errorf("listing the jobs of experiment %q: %w", d.exp.Name, err)
+	}
+	ownJobs := make(map[jobKey]bool, len(own))
+	for _, j := range own {
+		ownJobs[jobKey{j.Namespace, j.ID}] = true
+	}
+	skip := func(namespace, jobID string) bool {
+		return ownJobs[jobKey{namespace, jobID}] || d.ownJob(namespace, jobID)
+	}
+	c := capacityOf(d.client.Address(), n, nodes, allocs, skip)
 	d.mu.Lock()
 	d.sharesPerCore = c.SharesPerCore()
 	d.mu.Unlock()
 	return c, nil
 }
+
+// jobKey names a job across namespaces.
+type jobKey struct{ namespace, id string }
 
 // readNodes reads the full record of each node, a few at a time. A node
 // that is gone by then is left out.

@@ -15,6 +15,14 @@
 // when one allocation of a gang fails, the job is stopped so the others
 // end with it.
 //
+// Trial jobs outlive the tune that registered them, so a later tune adopts
+// them (driver.Adopter): Existing finds the experiment's jobs by their
+// meta, and Adopt follows one as Start follows its own, reading its
+// output from the start so that an attempt that ran, or ended, while no
+// tune watched is collected whole rather than run again. Capacity leaves
+// the experiment's own jobs out of what is in use, for the controller
+// counts its trials, adopted ones included, itself.
+//
 // Registration is idempotent: a new job is registered only if it does not
 // exist (EnforceIndex with index 0) and a new attempt only over the
 // version it read, so a retried request or a concurrent writer can never

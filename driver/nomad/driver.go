@@ -15,7 +15,10 @@ import (
 	"github.com/nomad-tune/tune/jobs"
 )
 
-var _ driver.Driver = (*Driver)(nil)
+var (
+	_ driver.Driver  = (*Driver)(nil)
+	_ driver.Adopter = (*Driver)(nil)
+)
 
 // Clock is the driver's source of time, injectable for tests.
 type Clock interface {
@@ -199,29 +202,10 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
 	}
 
-	d.mu.Lock()
-	switch {
-	case d.closed:
-		d.mu.Unlock()
-		return errors.New("nomad driver: closed")
-	case d.attempts[a.key] != nil:
-		d.mu.Unlock()
-		return fmt.Errorf("trial %s attempt %d is already running", a.key.trialID, a.key.attempt)
-	case d.byJob[a.jobID] != nil:
-		other := d.byJob[a.jobID].key
-		d.mu.Unlock()
-		return fmt.Errorf("trial %s attempt %d: attempt %d of the trial is still running as job %s", a.key.trialID, a.key.attempt, other.attempt, a.jobID)
+	if err := d.track(a); err != nil {
+		return err
 	}
-	d.attempts[a.key] = a
-	d.byJob[a.jobID] = a
-	d.live.Add(1)
-	d.mu.Unlock()
-	d.watchOnce.Do(func() {
-		d.mu.Lock()
-		d.watchStarted = true
-		d.mu.Unlock()
-		go d.watch()
-	})
+	d.startWatch()
 
 	if req.Experiment.OnUnfit != experiment.OnUnfitQueue {
 		unfit, err := d.DryRun(ctx, job)
@@ -252,6 +236,39 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	d.mu.Unlock()
 	go a.gangWatch()
 	return nil
+}
+
+// track makes a the attempt of its trial and of its job, which the event
+// stream's news is passed to. It refuses when the driver is closed, or
+// when the trial or the job is already followed: a trial runs one attempt
+// at a time.
+func (d *Driver) track(a *attempt) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.closed:
+		return errors.New("nomad driver: closed")
+	case d.attempts[a.key] != nil:
+		return fmt.Errorf("trial %s attempt %d is already running", a.key.trialID, a.key.attempt)
+	case d.byJob[a.jobID] != nil:
+		other := d.byJob[a.jobID].key
+		return fmt.Errorf("trial %s attempt %d: attempt %d of the trial is still running as job %s", a.key.trialID, a.key.attempt, other.attempt, a.jobID)
+	}
+	d.attempts[a.key] = a
+	d.byJob[a.jobID] = a
+	d.live.Add(1)
+	return nil
+}
+
+// startWatch opens the event stream once, when the first attempt is
+// started or adopted.
+func (d *Driver) startWatch() {
+	d.watchOnce.Do(func() {
+		d.mu.Lock()
+		d.watchStarted = true
+		d.mu.Unlock()
+		go d.watch()
+	})
 }
 
 // cpuShares is the MHz of one core for compiling cpu requests: the one the

@@ -1,0 +1,165 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/jobs"
+)
+
+// jobStatusDead is the status of a job nothing of which runs or will run.
+const jobStatusDead = "dead"
+
+// experimentFilter selects the jobs of one experiment on the server, by
+// the meta every trial job carries (tune status and tune stop find them
+// the same way).
+func experimentFilter(name string) string {
+	return fmt.Sprintf(`Meta[%q] == %q and Meta[%q] == %q`, jobs.MetaManagedBy, jobs.ManagedBy, jobs.MetaExperiment, name)
+}
+
+// experimentJobs lists the jobs of the experiment's trials in its
+// namespace. withMeta asks for their meta too, which Nomad leaves out of
+// job list entries unless asked.
+func (d *Driver) experimentJobs(ctx context.Context, name string, withMeta bool) ([]*api.JobListStub, error) {
+	var params map[string]string
+	if withMeta {
+		params = map[string]string{"meta": "true"}
+	}
+	var stubs []*api.JobListStub
+	err := d.retry(ctx, "list the experiment's jobs", func() error {
+		q := d.queryOpts(ctx, params)
+		q.Filter = experimentFilter(name)
+		var err error
+		stubs, _, err = d.client.Jobs().List(q)
+		return err
+	})
+	return stubs, err
+}
+
+// Existing lists the latest attempt of every trial of the experiment that
+// has a job in Nomad, found by the jobs' meta. A stopped job is left out:
+// tune stopped it (an interrupt, a stop rule) or a person did (tune stop),
+// and either way nothing of it is left to follow. So is a job whose meta
+// does not name a trial and attempt, which tune did not write.
+func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment) ([]driver.Existing, error) {
+	if e == nil {
+		return nil, errors.New("nomad driver: an experiment is required")
+	}
+	stubs, err := d.experimentJobs(ctx, e.Name, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing the jobs of experiment %q: %w", e.Name, err)
+	}
+	out := make([]driver.Existing, 0, len(stubs))
+	for _, s := range stubs {
+		if s.Stop {
+			continue
+		}
+		id := s.Meta[jobs.MetaTrialID]
+		attempt, err := strconv.Atoi(s.Meta[jobs.MetaAttempt])
+		if id == "" || err != nil || attempt < 0 {
+			d.log.Warn("a job with the experiment's meta names no trial attempt; leaving it alone", "job", s.ID,
+				"trial", id, "attempt", s.Meta[jobs.MetaAttempt])
+			continue
+		}
+		ex := driver.Existing{TrialID: id, Attempt: attempt, Running: s.Status != jobStatusDead}
+		if s.SubmitTime > 0 {
+			ex.Submitted = time.Unix(0, s.SubmitTime)
+		}
+		out = append(out, ex)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TrialID < out[j].TrialID })
+	return out, nil
+}
+
+// Adopt follows an attempt an earlier tune registered, as Start follows
+// its own: its allocations are read once now and then followed on the
+// event stream; the output of each of their tasks is read from the start,
+// so every report of the attempt is delivered again; an attempt whose
+// allocations have all ended is judged once its output is read. The job
+// must still be the attempt's (its meta names the trial and attempt):
+// a later registration or a purge since Existing is an error, and nothing
+// is followed.
+func (d *Driver) Adopt(ctx context.Context, req driver.StartRequest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if req.Experiment == nil || req.Trial == nil {
+		return errors.New("nomad driver: an adopt request needs an experiment and a trial")
+	}
+	jobID := jobs.JobID(req.Experiment.Name, req.Trial.ID)
+	job, err := d.readJob(ctx, jobID)
+	switch {
+	case err != nil:
+		return fmt.Errorf("trial %s attempt %d: reading job %s: %w", req.Trial.ID, req.Attempt, jobID, err)
+	case job == nil:
+		return fmt.Errorf("trial %s attempt %d: job %s is no longer in Nomad", req.Trial.ID, req.Attempt, jobID)
+	case job.Meta[jobs.MetaTrialID] != req.Trial.ID || job.Meta[jobs.MetaAttempt] != strconv.Itoa(req.Attempt):
+		return fmt.Errorf("trial %s attempt %d: job %s now holds trial %s attempt %s", req.Trial.ID, req.Attempt, jobID,
+			job.Meta[jobs.MetaTrialID], job.Meta[jobs.MetaAttempt])
+	}
+	a, err := newAttempt(d, req, job)
+	if err != nil {
+		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
+	}
+	// Followed before its allocations are listed, so that what changes
+	// after the listing reaches it as events (held until it is adopted).
+	if err := d.track(a); err != nil {
+		return err
+	}
+	d.startWatch()
+	var stubs []*api.AllocationListStub
+	err = d.retry(ctx, "list job allocations", func() error {
+		var err error
+		stubs, _, err = d.client.Jobs().Allocations(jobID, true, d.queryOpts(ctx, nil))
+		return err
+	})
+	if err != nil {
+		d.abandon(a)
+		return fmt.Errorf("trial %s attempt %d: listing the allocations of job %s: %w", req.Trial.ID, req.Attempt, jobID, err)
+	}
+	views := make([]allocView, len(stubs))
+	for i, s := range stubs {
+		views[i] = viewOfStub(s)
+	}
+	d.log.Debug("adopted", "job", jobID, "trial", req.Trial.ID, "attempt", req.Attempt,
+		"status", deref(job.Status), "allocations", len(stubs))
+	d.mu.Lock()
+	a.adopted(job, views)
+	d.mu.Unlock()
+	go a.gangWatch()
+	return nil
+}
+
+// adopted takes the job as it was read and its allocations, and moves the
+// attempt on once with all of them: a step per allocation could judge an
+// ended job on part of its allocations. Called with d.mu held.
+func (a *attempt) adopted(job *api.Job, views []allocView) {
+	a.isRegistered = true
+	// Allocations created at or before the registration of this version
+	// belong to earlier attempts, as for a registration of tune's own.
+	a.regIndex = deref(job.JobModifyIndex)
+	pending := a.pending
+	a.pending = nil
+	for _, v := range append(pending, views...) {
+		a.take(v)
+	}
+	switch {
+	case deref(job.Stop):
+		// Stopped by someone between Existing and now.
+		a.jobStopped = fmt.Sprintf("job %s was stopped in Nomad", a.jobID)
+		a.deregRequested, a.deregistered = true, true
+	case a.goneAt > a.regIndex:
+		a.jobGone(a.goneAt)
+	case deref(job.Status) == jobStatusDead:
+		a.jobEnded = true
+	}
+	a.step()
+}
