@@ -54,6 +54,11 @@ type Options struct {
 	Clock    Clock
 	// Target names the target in summaries ("local", a Nomad address).
 	Target string
+	// QueueUnfit submits trials that do not fit the capacity snapshot
+	// instead of holding them (on_unfit = "queue" on a target that queues
+	// work, such as Nomad with its blocked evaluations); the target then
+	// places them when it can, and max_concurrent_trials still applies.
+	QueueUnfit bool
 	// TickEvery is how often the reporter gets a Tick; default 250ms.
 	TickEvery time.Duration
 	// SummaryEvery bounds how often experiment.json and trials.csv are
@@ -473,7 +478,8 @@ func (c *controller) initialise() {
 			checked[t.Shape] = true
 			never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
 		}
-		if u := never[t.Shape]; u != nil {
+		// With on_unfit = "queue" the target may yet grow to hold it.
+		if u := never[t.Shape]; u != nil && !c.opts.QueueUnfit {
 			c.setStatus(rec, results.Error)
 			rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
 			c.persist(rec)
@@ -568,11 +574,14 @@ func (c *controller) admit(ctx context.Context) {
 			continue
 		}
 		a, unfit := c.capacity.Fit(t.Shape, c.exp.Placement)
-		if unfit != nil {
+		if unfit != nil && !c.opts.QueueUnfit {
 			noFit[t.Shape] = true
 			kept = append(kept, idx)
 			continue
 		}
+		// With on_unfit = "queue", a trial that does not fit is submitted
+		// all the same, holding nothing in the snapshot, for the target to
+		// queue (a blocked evaluation an autoscaler acts on).
 		c.unwait(t.Shape)
 		if !c.start(ctx, c.order[idx], t, a) {
 			c.wait(t.Shape)
@@ -623,7 +632,9 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 		c.fail(fmt.Sprintf("cannot write results of trial %s: %v", rec.ID, err))
 		return false
 	}
-	c.capacity.Commit(a)
+	if a != nil {
+		c.capacity.Commit(a)
+	}
 	r := &run{rec: rec, trial: t, attempt: attempt, assignment: a, started: now}
 	c.running[rec.ID] = r
 	err = c.opts.Driver.Start(ctx, driver.StartRequest{
@@ -696,7 +707,9 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 func (c *controller) ended(r *run, ev driver.Event) {
 	rec := r.rec
 	delete(c.running, rec.ID)
-	c.capacity.Release(r.assignment)
+	if r.assignment != nil {
+		c.capacity.Release(r.assignment)
+	}
 	rec.FinishedAt = ev.Time
 	if rec.FinishedAt.IsZero() {
 		rec.FinishedAt = c.clock.Now()

@@ -486,3 +486,18 @@ func TestATrialStoppedOutsideTuneStopsTheExperimentResumably(t *testing.T) {
 		assert.Equal(t, 0, r.Failures, r.ID)
 	}
 }
+
+func TestWithQueueUnfitTrialsThatDoNotFitAreSubmittedForTheTargetToQueue(t *testing.T) {
+	f := newFixture(t, experimentFile(6, "max_concurrent_trials = 4\n resources {\n cpu = 2\n }"))
+	d := newFakeDriver(localCapacity(2, 0), func(*planner.Trial, int) script { return script{hold: true} })
+	ctx, cancel := context.WithCancel(context.Background())
+	rep := &funcReporter{changed: func(c Change, s *Snapshot) {
+		if c.Kind == TrialStarted && s.Running == 4 {
+			cancel()
+		}
+	}}
+	out, err := Run(ctx, Options{Experiment: f.exp, Trials: f.trials, Driver: d, Store: f.store, Reporter: rep, Target: "nomad", QueueUnfit: true})
+	require.NoError(t, err)
+	assert.Equal(t, StatusStopped, out.Status)
+	assert.Equal(t, 4, d.maxRunning, "one fits the 2 CPUs; three more are submitted to wait in the target, up to max_concurrent_trials")
+}

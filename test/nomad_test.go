@@ -364,7 +364,12 @@ func TestNomadTwoGangsCompetingForTheSameGPUsNeverDeadlock(t *testing.T) {
 				assert.Equal(t, 0, rec.Failures, "a rolled-back gang is no failure")
 				ivs = append(ivs, trialInterval(t, w.workspace, w.name, rec.ID))
 			}
-			assert.Equal(t, 1, maxOverlap(ivs), "the gangs ran one after the other")
+			if onUnfit == "wait" {
+				assert.Equal(t, 1, maxOverlap(ivs), "tune held the second gang until the first was done")
+			}
+			// With "queue" both are submitted at once; the second waits in
+			// Nomad, partly placed for at most gang_timeout, and runs when
+			// the first frees its GPUs. Either way both finish.
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/nomad-tune/tune/controller"
+	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/progress"
 	"github.com/nomad-tune/tune/results"
@@ -83,7 +84,10 @@ func runApply(env *cliEnv, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
-	if plan.Runnable == 0 {
+	// With on_unfit = "queue" on Nomad, trials that fit no node now are
+	// submitted for the cluster to queue (and an autoscaler to act on).
+	queue := tgt.nomad != nil && exp.OnUnfit == experiment.OnUnfitQueue
+	if plan.Runnable == 0 && !queue {
 		fmt.Fprintf(env.stderr, "tune apply: no trial of %q can run on %s:\n", exp.Name, plan.Target)
 		for _, n := range plan.Never {
 			fmt.Fprintf(env.stderr, "  %d trials: %s\n", len(n.TrialIDs), n.Reason)
@@ -115,7 +119,11 @@ func runApply(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "Resuming from %s: %d of %d trials are already done.\n", store.Dir(), done, len(trials))
 	}
 	for _, n := range plan.Never {
-		fmt.Fprintf(env.stdout, "%d trials can never run here and are marked as errors: %s\n", len(n.TrialIDs), n.Reason)
+		if queue {
+			fmt.Fprintf(env.stdout, "%d trials fit no node now and are queued in Nomad (on_unfit = \"queue\"): %s\n", len(n.TrialIDs), n.Reason)
+		} else {
+			fmt.Fprintf(env.stdout, "%d trials can never run here and are marked as errors: %s\n", len(n.TrialIDs), n.Reason)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,6 +159,7 @@ func runApply(env *cliEnv, args []string) int {
 		Reporter:   reporter,
 		Logger:     logger,
 		Target:     capacity.Target,
+		QueueUnfit: queue,
 	})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
