@@ -176,6 +176,8 @@ type controller struct {
 	// interrupted is set once trials were stopped to be run again later.
 	interrupted bool
 
+	// admitCut says the last admission pass stopped at its budget.
+	admitCut bool
 	// unsaved are records of attempts that ended and are not yet persisted.
 	unsaved     []*results.TrialRecord
 	recent      []TrialView
@@ -523,6 +525,7 @@ func (c *controller) loop(ctx context.Context) (*Outcome, error) {
 		case <-done:
 			done = nil
 			c.interrupt("interrupted")
+		case <-c.moreToAdmit():
 		}
 		c.admit(ctx)
 		c.save()
@@ -558,13 +561,19 @@ func (c *controller) admit(ctx context.Context) {
 	}
 	limit := c.exp.MaxConcurrentTrials
 	noFit := map[*experiment.Shape]bool{}
+	started := 0
+	c.admitCut = false
 	queue := c.pending
 	c.pending = nil
 	var kept []int
 	for i, idx := range queue {
 		// Stop early when nothing more can start: the limit is reached or
 		// every shape still waiting has already failed to fit.
-		if limit > 0 && len(c.running) >= limit || c.stopAll || len(noFit) == len(c.waiting) {
+		if started >= admitBudget {
+			c.admitCut = true
+		}
+		if limit > 0 && len(c.running) >= limit || c.stopAll || len(noFit) == len(c.waiting) ||
+			started >= admitBudget || ctx.Err() != nil {
 			kept = append(kept, queue[i:]...)
 			break
 		}
@@ -583,6 +592,7 @@ func (c *controller) admit(ctx context.Context) {
 		// all the same, holding nothing in the snapshot, for the target to
 		// queue (a blocked evaluation an autoscaler acts on).
 		c.unwait(t.Shape)
+		started++
 		if !c.start(ctx, c.order[idx], t, a) {
 			c.wait(t.Shape)
 			kept = append(kept, idx)
@@ -596,6 +606,26 @@ func (c *controller) admit(ctx context.Context) {
 		sort.Ints(c.pending)
 	}
 }
+
+// moreToAdmit is ready when the last admission pass stopped at its
+// budget with trials still to start, so the loop goes round at once.
+func (c *controller) moreToAdmit() <-chan struct{} {
+	if !c.admitCut {
+		return nil
+	}
+	return closedChan
+}
+
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// admitBudget bounds the starts of one admission pass, so that with
+// thousands of trials that fit at once the loop still gets back to events,
+// ticks and interrupts between passes; the next pass follows at once.
+const admitBudget = 256
 
 // wait and unwait count the pending trials of each shape, so admit knows
 // when every waiting shape has been tried.
@@ -640,6 +670,13 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	err = c.opts.Driver.Start(ctx, driver.StartRequest{
 		Experiment: c.exp, Trial: t, Attempt: attempt, Assignment: a, Stdout: stdout, Stderr: stderr,
 	})
+	if err != nil && ctx.Err() != nil {
+		// Interrupted while starting: no failure of the trial's; it runs
+		// when the experiment resumes.
+		r.stopping, r.stopReason = true, "interrupted"
+		c.ended(r, driver.Event{Kind: driver.EventExited, TrialID: rec.ID, Attempt: attempt, Time: now, Stopped: true, ExitCode: -1, Message: "interrupted"})
+		return true
+	}
 	if err != nil {
 		c.log.Debug("trial did not start", "trial", rec.ID, "error", err)
 		c.ended(r, driver.Event{Kind: driver.EventExited, TrialID: rec.ID, Attempt: attempt, Time: now, Failed: true, ExitCode: -1,

@@ -501,3 +501,35 @@ func TestWithQueueUnfitTrialsThatDoNotFitAreSubmittedForTheTargetToQueue(t *test
 	assert.Equal(t, StatusStopped, out.Status)
 	assert.Equal(t, 4, d.maxRunning, "one fits the 2 CPUs; three more are submitted to wait in the target, up to max_concurrent_trials")
 }
+
+func TestAnInterruptWhileStartingIsNoFailure(t *testing.T) {
+	f := newFixture(t, experimentFile(3, ""))
+	ctx, cancel := context.WithCancel(context.Background())
+	d := newFakeDriver(localCapacity(4, 0), func(*planner.Trial, int) script { return script{hold: true} })
+	d.startErr = func(tr *planner.Trial, _ int) error {
+		if tr.Index == 1 {
+			// Ctrl-C arrives while the driver is submitting.
+			cancel()
+			return context.Canceled
+		}
+		return nil
+	}
+	out := f.run(t, ctx, d, nil)
+	assert.Equal(t, StatusStopped, out.Status)
+	assert.True(t, out.Interrupted)
+	for _, r := range f.store.Records() {
+		assert.Equal(t, results.Pending, r.Status, r.ID)
+		assert.Equal(t, 0, r.Failures, r.ID)
+		assert.Equal(t, 0, r.Attempts, r.ID)
+	}
+	assert.Len(t, d.starts, 1, "nothing more is started once interrupted")
+}
+
+func TestMoreTrialsThanOneAdmissionPassStartsAllStart(t *testing.T) {
+	f := newFixture(t, experimentFile(600, "resources {\n cpu = 0.001\n memory = 1\n }"))
+	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script { return script{} })
+	out := f.run(t, context.Background(), d, nil)
+	assert.Equal(t, StatusFinished, out.Status)
+	assert.Len(t, d.starts, 600)
+	assert.Equal(t, map[results.Status]int{results.Terminated: 600}, statuses(f.store.Records()))
+}

@@ -80,6 +80,11 @@ const (
 // Driver runs trials as Nomad batch jobs. It is safe for use by several
 // goroutines.
 type Driver struct {
+	// nodeClients are clients of the nodes, for their log streams, made
+	// once per node (see logStream).
+	nodeMu      sync.Mutex
+	nodeClients map[string]*api.Client
+
 	client      *api.Client
 	exp         *experiment.Experiment
 	log         hclog.Logger
@@ -148,6 +153,7 @@ func New(opts Options) (*Driver, error) {
 		watching:    make(chan struct{}),
 		attempts:    map[attemptKey]*attempt{},
 		byJob:       map[string]*attempt{},
+		nodeClients: map[string]*api.Client{},
 	}
 	if d.clock == nil {
 		d.clock = realClock{}

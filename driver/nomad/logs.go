@@ -164,7 +164,7 @@ func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow
 	}
 	cancel := make(chan struct{})
 	defer close(cancel)
-	frames, errs := a.d.client.AllocFS().Logs(alloc, follow, l.task, kind, "start", *offset, cancel, a.d.queryOpts(ctx, nil))
+	frames, errs := a.d.logStream(alloc, follow, l.task, kind, *offset, cancel, a.d.queryOpts(ctx, nil))
 	take := func(f *api.StreamFrame) {
 		if f != nil && len(f.Data) > 0 {
 			*offset += int64(len(f.Data))
