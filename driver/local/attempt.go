@@ -100,7 +100,7 @@ func (a *attempt) emit(ev driver.Event) {
 	ev.TrialID = a.key.trialID
 	ev.Attempt = a.key.attempt
 	ev.Time = time.Now()
-	a.d.events.push(ev)
+	a.d.events.Push(ev)
 }
 
 // end is the last thing an attempt does: it leaves the driver and says how

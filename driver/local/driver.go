@@ -64,7 +64,7 @@ type Driver struct {
 	killGrace time.Duration
 	gpuPoll   func(int) (float64, error)
 	capacity  *planner.Capacity
-	events    *eventQueue
+	events    *driver.EventQueue
 
 	closeOnce sync.Once
 
@@ -101,7 +101,7 @@ func New(opts Options) (*Driver, error) {
 		killGrace: opts.KillGrace,
 		gpuPoll:   opts.GPUPoll,
 		capacity:  c,
-		events:    newEventQueue(),
+		events:    driver.NewEventQueue(),
 		attempts:  map[attemptKey]*attempt{},
 	}
 	if d.killGrace == 0 {
@@ -123,7 +123,7 @@ func (d *Driver) Capacity(context.Context) (*planner.Capacity, error) {
 // bound, so a slow reader delays nothing but its own reading. After Close
 // the channel is closed once the events queued before it are received.
 func (d *Driver) Events() <-chan driver.Event {
-	return d.events.out
+	return d.events.Out()
 }
 
 // Start launches every process of the attempt, or none of them. With
@@ -204,7 +204,7 @@ func (d *Driver) Close() error {
 			a.stop(closeReason)
 		}
 		d.live.Wait()
-		d.events.close()
+		d.events.Close()
 	})
 	return nil
 }

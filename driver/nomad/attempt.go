@@ -202,7 +202,7 @@ func (a *attempt) emit(ev driver.Event) {
 	ev.TrialID = a.key.trialID
 	ev.Attempt = a.key.attempt
 	ev.Time = a.d.clock.Now()
-	a.d.events.push(ev)
+	a.d.events.Push(ev)
 }
 
 // isOwnRegistration says whether the job Nomad has is this attempt's

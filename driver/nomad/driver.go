@@ -93,7 +93,7 @@ type Driver struct {
 	logDrain    time.Duration
 	stopWait    time.Duration
 	gangTimeout time.Duration
-	events      *eventQueue
+	events      *driver.EventQueue
 
 	// ctx ends the event-stream watcher and what attempts run in the
 	// background once Close has seen every attempt end.
@@ -147,7 +147,7 @@ func New(opts Options) (*Driver, error) {
 		logDrain:    opts.LogDrain,
 		stopWait:    opts.StopWait,
 		gangTimeout: opts.Experiment.Nomad.GangTimeout,
-		events:      newEventQueue(),
+		events:      driver.NewEventQueue(),
 		ctx:         ctx,
 		cancel:      cancel,
 		watching:    make(chan struct{}),
@@ -179,7 +179,7 @@ func (d *Driver) Target() string {
 // bound, so a slow reader delays nothing but its own reading. After Close
 // the channel is closed once the events queued before it are received.
 func (d *Driver) Events() <-chan driver.Event {
-	return d.events.out
+	return d.events.Out()
 }
 
 // Start plans the attempt's job and, when Nomad would place all of it,
@@ -429,7 +429,7 @@ func (d *Driver) Close() error {
 		if started {
 			<-d.watching
 		}
-		d.events.close()
+		d.events.Close()
 	})
 	return nil
 }
