@@ -33,9 +33,10 @@ Usage: tune apply [options] FILE
 
   Ctrl-C stops the running trials and leaves the experiment resumable.
 
-  Exit status: 0 when every trial finished without error; 1 when the file
-  is invalid, nothing can run, or some trial ended in error; 130 when
-  interrupted.
+  Exit status: 0 when every trial finished without error (or the time
+  budget ended the experiment); 1 when the file is invalid, nothing can
+  run, some trial ended in error, or the trials were stopped outside tune
+  (tune stop, nomad job stop: resumable); 130 when interrupted (resumable).
 `
 
 // exitInterrupted is the shell's status for a process ended by SIGINT.
