@@ -141,6 +141,19 @@ type query struct {
 	ns       string
 }
 
+// keep applies the request's filter expression to one entry of a list;
+// the entry's datum is built only when there is a filter.
+func (q query) keep(d func() datum) (bool, error) {
+	if q.filter == nil {
+		return true, nil
+	}
+	ok, err := q.filter.match(d())
+	if err != nil {
+		return false, codedErr(http.StatusBadRequest, "failed to read result page: "+err.Error())
+	}
+	return ok, nil
+}
+
 func namespaceParam(r *http.Request) string {
 	if ns := r.URL.Query().Get("namespace"); ns != "" {
 		return ns

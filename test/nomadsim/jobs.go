@@ -799,14 +799,10 @@ func (s *Sim) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		})
 		for _, k := range keys {
 			rec := st.jobs[k]
-			if q.filter != nil {
-				ok, err := q.filter.match(jobDatum(rec.job))
-				if err != nil {
-					return nil, 0, codedErr(http.StatusBadRequest, "failed to read result page: "+err.Error())
-				}
-				if !ok {
-					continue
-				}
+			if ok, err := q.keep(func() datum { return jobDatum(rec.job) }); err != nil {
+				return nil, 0, err
+			} else if !ok {
+				continue
 			}
 			out = append(out, jobStub(rec, withMeta))
 		}

@@ -51,14 +51,10 @@ func (s *Sim) allocListRequest(w http.ResponseWriter, r *http.Request) (any, err
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 		out := []*api.AllocationListStub{}
 		for _, a := range list {
-			if q.filter != nil {
-				ok, err := q.filter.match(allocDatum(a))
-				if err != nil {
-					return nil, 0, codedErr(http.StatusBadRequest, "failed to read result page: "+err.Error())
-				}
-				if !ok {
-					continue
-				}
+			if ok, err := q.keep(func() datum { return allocDatum(a) }); err != nil {
+				return nil, 0, err
+			} else if !ok {
+				continue
 			}
 			out = append(out, allocStub(a, resources, taskStates))
 		}
@@ -158,14 +154,10 @@ func (s *Sim) evalListRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 		out := []*api.Evaluation{}
 		for _, e := range list {
-			if q.filter != nil {
-				ok, err := q.filter.match(evalDatum(e))
-				if err != nil {
-					return nil, 0, codedErr(http.StatusBadRequest, "failed to read result page: "+err.Error())
-				}
-				if !ok {
-					continue
-				}
+			if ok, err := q.keep(func() datum { return evalDatum(e) }); err != nil {
+				return nil, 0, err
+			} else if !ok {
+				continue
 			}
 			out = append(out, e)
 		}
@@ -276,14 +268,10 @@ func (s *Sim) nodeListRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 		for _, n := range list {
-			if q.filter != nil {
-				ok, err := q.filter.match(nodeDatum(n))
-				if err != nil {
-					return nil, 0, codedErr(http.StatusBadRequest, "failed to read result page: "+err.Error())
-				}
-				if !ok {
-					continue
-				}
+			if ok, err := q.keep(func() datum { return nodeDatum(n) }); err != nil {
+				return nil, 0, err
+			} else if !ok {
+				continue
 			}
 			out = append(out, nodeStub(n, resources, os))
 		}
