@@ -234,7 +234,7 @@ func printTrials(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all b
 	for _, t := range p.Trials[:n] {
 		row := []string{"  " + t.ID}
 		for _, param := range exp.Space.Params {
-			row = append(row, formatParam(t.Params[param.Name]))
+			row = append(row, formatValue(t.Params[param.Name]))
 		}
 		res := t.Resources.String()
 		if !t.Runnable {
@@ -246,17 +246,5 @@ func printTrials(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all b
 	_ = tw.Flush()
 	if n < len(p.Trials) {
 		fmt.Fprintf(w, "  ... and %d more (tune plan -trials lists all; -json gives every trial)\n", len(p.Trials)-n)
-	}
-}
-
-func formatParam(v any) string {
-	switch x := v.(type) {
-	case float64:
-		// Six significant digits read well in a table; -json keeps all.
-		return fmt.Sprintf("%.6g", x)
-	case string:
-		return x
-	default:
-		return fmt.Sprint(x)
 	}
 }
