@@ -13,7 +13,6 @@
 package controller
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -103,34 +102,6 @@ type run struct {
 	stopReason string
 	success    bool
 	warned     bool
-}
-
-type timerKind int
-
-const (
-	timerTrialTimeout timerKind = iota
-	timerRetry
-	timerBudget
-)
-
-type timer struct {
-	at      time.Time
-	kind    timerKind
-	trialID string
-	attempt int
-}
-
-type timerHeap []timer
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
 }
 
 // controller is the loop's state; only the loop touches it.
@@ -242,227 +213,6 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	c.initialise()
 	return c.loop(ctx)
-}
-
-// adopt takes over the attempts that the target still holds from an
-// earlier run of the experiment, when its driver can say which (Nomad jobs
-// outlive a tune that was killed; local processes do not). A trial whose
-// record is not finished and whose attempt is still running is followed
-// to its end instead of being submitted again, and one whose attempt ended
-// while tune was away has its results collected from the target: no trial
-// runs twice. Its results are read again from the start, so its attempt
-// begins afresh in the store. An attempt of a trial whose outcome is
-// already recorded is stopped instead. The rest is left to initialise.
-func (c *controller) adopt(ctx context.Context) error {
-	ad, ok := c.opts.Driver.(driver.Adopter)
-	if !ok {
-		return nil
-	}
-	existing, err := ad.Existing(ctx, c.exp)
-	if err != nil {
-		// Starting trials without knowing which already run could run
-		// them twice.
-		return fmt.Errorf("reading which trials already run on %s: %w", c.opts.Target, err)
-	}
-	// Running attempts take their share of the capacity snapshot first:
-	// they hold it on the target already, whatever else waits.
-	sort.SliceStable(existing, func(i, j int) bool {
-		if existing[i].Running != existing[j].Running {
-			return existing[i].Running
-		}
-		ri, rj := c.records[existing[i].TrialID], c.records[existing[j].TrialID]
-		if ri == nil || rj == nil {
-			return rj != nil
-		}
-		return ri.Index < rj.Index
-	})
-	for _, ex := range existing {
-		rec := c.records[ex.TrialID]
-		if rec == nil {
-			c.log.Warn("the target holds a job of a trial this experiment does not have; leaving it alone", "trial", ex.TrialID, "attempt", ex.Attempt)
-			continue
-		}
-		switch {
-		case rec.Status.Finished() || ex.Attempt < rec.Attempts:
-			// The attempt's end is recorded already; if it still runs,
-			// tune died before it was stopped.
-			if ex.Running {
-				c.stopLeftover(ctx, ad, rec, ex)
-			}
-		default:
-			c.adoptAttempt(ctx, ad, rec, ex)
-		}
-	}
-	return nil
-}
-
-// adoptAttempt follows an attempt an earlier run started as if this run
-// had started it.
-func (c *controller) adoptAttempt(ctx context.Context, ad driver.Adopter, rec *results.TrialRecord, ex driver.Existing) {
-	c.taken[rec.ID] = true
-	t := c.trials[rec.ID]
-	now := c.clock.Now()
-	started := now
-	if !ex.Submitted.IsZero() && ex.Submitted.Before(now) {
-		started = ex.Submitted
-	}
-	var a *planner.Assignment
-	if ex.Running {
-		a = c.commitAdopted(t.Shape)
-	}
-	prevAttempts := rec.Attempts
-	attempt := ex.Attempt
-	rec.Attempts = attempt + 1
-	c.setStatus(rec, results.Running)
-	rec.Error, rec.StopReason = "", ""
-	rec.Iterations, rec.LastResult = 0, nil
-	rec.StartedAt, rec.FinishedAt = started, time.Time{}
-	stdout, stderr, err := c.opts.Store.BeginAttempt(rec, attempt, started)
-	if err != nil {
-		// As in start: nothing could be recorded. The attempt is left
-		// running on the target, for a later run to adopt.
-		c.log.Error("cannot record the trial", "trial", rec.ID, "error", err)
-		c.capacity.Release(a)
-		rec.Attempts = prevAttempts
-		c.setStatus(rec, results.Pending)
-		c.fail(fmt.Sprintf("cannot write results of trial %s: %v", rec.ID, err))
-		return
-	}
-	r := &run{rec: rec, trial: t, attempt: attempt, assignment: a, started: started}
-	c.running[rec.ID] = r
-	err = ad.Adopt(ctx, driver.StartRequest{
-		Experiment: c.exp, Trial: t, Attempt: attempt, Assignment: a, Stdout: stdout, Stderr: stderr,
-	})
-	if err != nil {
-		// The attempt's outcome cannot be known: it counts as failed,
-		// like a start that failed, and the trial is retried (with the
-		// next attempt, which replaces whatever is left of this one)
-		// within max_failures.
-		c.log.Debug("trial could not be adopted", "trial", rec.ID, "attempt", attempt, "error", err)
-		c.ended(r, driver.Event{Kind: driver.EventExited, TrialID: rec.ID, Attempt: attempt, Time: now, Failed: true, ExitCode: -1,
-			Message: "could not adopt the attempt an earlier run started: " + err.Error()})
-		return
-	}
-	if d := c.exp.Stop.TrialTimeout; d > 0 {
-		c.addTimer(timer{at: started.Add(d), kind: timerTrialTimeout, trialID: rec.ID, attempt: attempt})
-	}
-	message := "adopted: it ended while tune was away"
-	if ex.Running {
-		message = "adopted: it was already running"
-	}
-	c.notify(TrialStarted, rec, message)
-}
-
-// stopLeftover stops an attempt whose trial's outcome is already recorded.
-// The driver can only stop what it follows, so it is adopted first, with
-// its output going nowhere: its record stays as it is.
-func (c *controller) stopLeftover(ctx context.Context, ad driver.Adopter, rec *results.TrialRecord, ex driver.Existing) {
-	reason := "its outcome was already recorded"
-	err := ad.Adopt(ctx, driver.StartRequest{Experiment: c.exp, Trial: c.trials[rec.ID], Attempt: ex.Attempt})
-	if err != nil {
-		c.log.Warn("cannot stop an attempt of a finished trial that still runs", "trial", rec.ID, "attempt", ex.Attempt, "error", err)
-		return
-	}
-	c.log.Info("stopping an attempt that still ran", "trial", rec.ID, "attempt", ex.Attempt, "reason", reason)
-	c.taken[rec.ID] = true
-	r := &run{rec: rec, trial: c.trials[rec.ID], attempt: ex.Attempt, started: c.clock.Now(), stopping: true, stopReason: reason}
-	c.leftovers[rec.ID] = r
-	if err := c.opts.Driver.Stop(ctx, rec.ID, ex.Attempt, reason); err != nil {
-		c.log.Warn("cannot stop a trial", "trial", rec.ID, "error", err)
-	}
-}
-
-// leftoverEvent takes an event of a leftover attempt: only its end
-// matters, after which a trial that is not done may run again.
-func (c *controller) leftoverEvent(r *run, ev driver.Event) {
-	if ev.Kind != driver.EventExited {
-		return
-	}
-	delete(c.leftovers, r.rec.ID)
-	c.log.Debug("a leftover attempt ended", "trial", r.rec.ID, "attempt", r.attempt)
-	if rec := r.rec; !rec.Status.Finished() && !c.stopAll {
-		c.setStatus(rec, results.Pending)
-		c.requeue(rec)
-	}
-}
-
-// commitAdopted reserves an adopted running trial's shape on the capacity
-// snapshot. It runs whatever the snapshot says, so when it does not fit
-// (the planner's packing is not Nomad's, or the cluster shrank) it is
-// placed as if the nodes were empty and only what is still free where it
-// lands is reserved: the snapshot never shows more in use than it has,
-// and Release of the assignment returned frees exactly what was reserved.
-// nil when it could not be placed even on empty nodes.
-func (c *controller) commitAdopted(s *experiment.Shape) *planner.Assignment {
-	if a, unfit := c.capacity.Fit(s, c.exp.Placement); unfit == nil {
-		c.capacity.Commit(a)
-		return a
-	}
-	empty := c.capacity.Clone()
-	for _, n := range empty.Nodes {
-		n.Used = planner.Usage{}
-		for _, g := range n.Devices {
-			for _, inst := range g.Instances {
-				inst.Share = 0
-			}
-		}
-	}
-	a, unfit := empty.Fit(s, c.exp.Placement)
-	if unfit != nil {
-		return nil
-	}
-	out := &planner.Assignment{}
-	for _, al := range a.Allocs {
-		part := c.freePart(al)
-		// Committed one allocation at a time, so the next one sees what
-		// this one took of a node they share.
-		c.capacity.Commit(&planner.Assignment{Allocs: []planner.AllocAssignment{part}})
-		out.Allocs = append(out.Allocs, part)
-	}
-	return out
-}
-
-// freePart is as much of an allocation as is still free on its node of
-// the snapshot.
-func (c *controller) freePart(al planner.AllocAssignment) planner.AllocAssignment {
-	part := al
-	part.CPUShares, part.Cores, part.MemoryMiB, part.Devices = 0, 0, 0, nil
-	var n *planner.Node
-	for _, cand := range c.capacity.Nodes {
-		if cand.ID == al.NodeID {
-			n = cand
-			break
-		}
-	}
-	if n == nil {
-		return part
-	}
-	part.CPUShares = min(al.CPUShares, max(n.CPUShares-n.Used.CPUShares, 0))
-	part.Cores = min(al.Cores, max(n.Cores-n.Used.Cores, 0))
-	part.MemoryMiB = min(al.MemoryMiB, max(n.MemoryMiB-n.Used.MemoryMiB, 0))
-	for _, g := range al.Devices {
-		if inst := deviceInstance(n, g); inst != nil {
-			if g.Share = min(g.Share, max(1000-inst.Share, 0)); g.Share > 0 {
-				part.Devices = append(part.Devices, g)
-			}
-		}
-	}
-	return part
-}
-
-// deviceInstance is the instance of the node that a grant names.
-func deviceInstance(n *planner.Node, g planner.DeviceGrant) *planner.DeviceInstance {
-	for _, grp := range n.Devices {
-		if grp.ID() != g.Device {
-			continue
-		}
-		for _, inst := range grp.Instances {
-			if inst.ID == g.InstanceID {
-				return inst
-			}
-		}
-	}
-	return nil
 }
 
 // initialise queues the trials that are not done, and marks those that
@@ -740,101 +490,6 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 	}
 }
 
-// ended closes an attempt and decides what becomes of its trial.
-func (c *controller) ended(r *run, ev driver.Event) {
-	rec := r.rec
-	delete(c.running, rec.ID)
-	if r.assignment != nil {
-		c.capacity.Release(r.assignment)
-	}
-	rec.FinishedAt = ev.Time
-	if rec.FinishedAt.IsZero() {
-		rec.FinishedAt = c.clock.Now()
-	}
-	kind := TrialFinished
-	message := ""
-	switch {
-	case ev.Unplaced && !r.stopping:
-		// Not a failure: the target had less room than the snapshot said.
-		c.setStatus(rec, results.Pending)
-		rec.Attempts--
-		c.unplaced[rec.ID]++
-		kind, message = TrialStopped, "not placed in time: "+ev.Message+"; queued again"
-	case r.stopping && r.success:
-		c.setStatus(rec, results.Terminated)
-		rec.StopReason = r.stopReason
-		kind, message = TrialStopped, r.stopReason
-	case r.stopping:
-		// Interrupted: the trial runs again from the start on resume, and
-		// this attempt counts for nothing.
-		c.setStatus(rec, results.Pending)
-		rec.Attempts--
-		rec.StopReason = r.stopReason
-		kind, message = TrialStopped, r.stopReason
-	case ev.Failed:
-		rec.Failures++
-		rec.Error = ev.Message
-		kind = TrialFailed
-		max := c.exp.Failure.MaxFailures
-		switch {
-		case c.exp.Failure.FailFast:
-			c.setStatus(rec, results.Error)
-			message = ev.Message + "; fail_fast stops the experiment"
-		case max < 0 || rec.Failures <= max:
-			c.setStatus(rec, results.Pending)
-			message = fmt.Sprintf("%s; retrying (%d of %s)", ev.Message, rec.Failures, retryCount(max))
-		default:
-			c.setStatus(rec, results.Error)
-			if max > 0 {
-				message = fmt.Sprintf("%s; no retries left (max_failures = %d)", ev.Message, max)
-			} else {
-				message = ev.Message
-			}
-		}
-	default:
-		c.setStatus(rec, results.Terminated)
-	}
-	// The record is saved after the next admission: the trials waiting
-	// for this one's resources start without waiting on the disk.
-	c.unsaved = append(c.unsaved, rec)
-	c.updateBest(rec)
-	c.remember(rec)
-	c.notify(kind, rec, message)
-
-	switch {
-	case ev.Unplaced && !r.stopping:
-		c.delayed[rec.ID] = true
-		c.addTimer(timer{at: c.clock.Now().Add(unplacedBackoff(c.unplaced[rec.ID])), kind: timerRetry, trialID: rec.ID})
-	case ev.Failed && !r.stopping && c.exp.Failure.FailFast:
-		c.fail(fmt.Sprintf("trial %s failed and fail_fast is set", rec.ID))
-	case rec.Status == results.Pending && !r.stopping:
-		if d := c.exp.Failure.RetryDelay; d > 0 {
-			c.delayed[rec.ID] = true
-			c.addTimer(timer{at: c.clock.Now().Add(d), kind: timerRetry, trialID: rec.ID})
-		} else {
-			c.requeue(rec)
-		}
-	case rec.Status == results.Pending:
-		// Interrupted trials stay pending for a resume, not for this run.
-	}
-	c.maybeWriteSummary(false)
-}
-
-// unplacedBackoff is the wait before a trial the target could not place
-// is tried again: doubling from a second, up to a minute, so a cluster
-// that is short of room is not hammered.
-func unplacedBackoff(times int) time.Duration {
-	d := time.Second << min(max(times-1, 0), 6)
-	return min(d, time.Minute)
-}
-
-func retryCount(max int) string {
-	if max < 0 {
-		return "unlimited"
-	}
-	return fmt.Sprint(max)
-}
-
 func (c *controller) requeue(rec *results.TrialRecord) {
 	c.wait(c.trials[rec.ID].Shape)
 	i := sort.SearchInts(c.pending, rec.Index)
@@ -923,35 +578,6 @@ func (c *controller) sortedRuns() []*run {
 	return runs
 }
 
-func (c *controller) addTimer(t timer) { heap.Push(&c.timers, t) }
-
-func (c *controller) fireTimers(ctx context.Context) {
-	now := c.clock.Now()
-	for len(c.timers) > 0 && !c.timers[0].at.After(now) {
-		t := heap.Pop(&c.timers).(timer)
-		switch t.kind {
-		case timerTrialTimeout:
-			if r, ok := c.running[t.trialID]; ok && r.attempt == t.attempt {
-				c.stop(ctx, r, "trial_timeout "+c.exp.Stop.TrialTimeout.String(), true)
-			}
-		case timerRetry:
-			delete(c.delayed, t.trialID)
-			if rec := c.records[t.trialID]; rec.Status == results.Pending && !c.stopAll {
-				c.requeue(rec)
-			}
-		case timerBudget:
-			if c.status == "" {
-				c.status = StatusStopped
-				c.message = fmt.Sprintf("the time budget (%s) is spent", c.exp.Stop.TimeBudget)
-			}
-			c.stopAll = true
-			for _, r := range c.sortedRuns() {
-				c.stop(ctx, r, "time_budget", true)
-			}
-		}
-	}
-}
-
 // updateBest keeps the best trial so far by the experiment's metric. A
 // trial that was best and got worse forces a full recount.
 func (c *controller) updateBest(rec *results.TrialRecord) {
@@ -1007,36 +633,6 @@ func (c *controller) persist(rec *results.TrialRecord) {
 	}
 }
 
-func (c *controller) remember(rec *results.TrialRecord) {
-	c.recent = append([]TrialView{c.view(rec)}, c.recent...)
-	if len(c.recent) > RecentLimit {
-		c.recent = c.recent[:RecentLimit]
-	}
-}
-
-func (c *controller) notify(kind ChangeKind, rec *results.TrialRecord, message string) {
-	if c.opts.Reporter == nil {
-		return
-	}
-	c.opts.Reporter.Changed(Change{Time: c.clock.Now(), Kind: kind, Trial: c.view(rec), Message: message}, c.snapshot())
-}
-
-func (c *controller) view(rec *results.TrialRecord) TrialView {
-	v := TrialView{
-		ID: rec.ID, Index: rec.Index, Status: rec.Status, Params: rec.Params,
-		Attempt: max(rec.Attempts-1, 0), Iterations: rec.Iterations, Last: rec.LastResult,
-		Error: rec.Error, StopReason: rec.StopReason,
-	}
-	switch {
-	case rec.StartedAt.IsZero():
-	case rec.FinishedAt.IsZero() || rec.Status == results.Running:
-		v.Runtime = c.clock.Now().Sub(rec.StartedAt)
-	default:
-		v.Runtime = rec.FinishedAt.Sub(rec.StartedAt)
-	}
-	return v
-}
-
 // setStatus is the one place a trial's status changes, so the counts stay
 // right without a pass over every trial.
 func (c *controller) setStatus(rec *results.TrialRecord, s results.Status) {
@@ -1053,42 +649,6 @@ func (c *controller) counts() map[results.Status]int {
 		}
 	}
 	return counts
-}
-
-func (c *controller) snapshot() *Snapshot {
-	s := &Snapshot{
-		Experiment: c.exp.Name,
-		Metric:     c.exp.Metric,
-		Mode:       string(c.exp.Mode),
-		ParamNames: c.exp.Space.Names(),
-		Target:     c.opts.Target,
-		ResultsDir: c.opts.Store.Dir(),
-		Elapsed:    c.clock.Now().Sub(c.started),
-		TimeBudget: c.exp.Stop.TimeBudget,
-		Total:      len(c.order),
-		Recent:     append([]TrialView(nil), c.recent...),
-	}
-	counts := c.counts()
-	s.Pending, s.Running, s.Terminated, s.Errored = counts[results.Pending], counts[results.Running], counts[results.Terminated], counts[results.Error]
-	totals := c.capacity.Totals()
-	s.Capacity = totals
-	s.InUse = planner.Totals{
-		Nodes:     totals.Nodes,
-		CPUCores:  totals.CPUCores - totals.FreeCPUCores,
-		Cores:     totals.Cores - totals.FreeCores,
-		MemoryMiB: totals.MemoryMiB - totals.FreeMemoryMiB,
-		// FreeGPUs may be fractional on shared local GPUs; InUse reports
-		// whole devices touched, rounded up.
-		GPUs: int(math.Ceil(float64(totals.GPUs) - totals.FreeGPUs - 1e-9)),
-	}
-	for _, r := range c.sortedRuns() {
-		s.Active = append(s.Active, c.view(r.rec))
-	}
-	if c.best != nil {
-		b := c.view(c.best)
-		s.Best = &b
-	}
-	return s
 }
 
 func (c *controller) maybeWriteSummary(force bool) {
