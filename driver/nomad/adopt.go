@@ -142,7 +142,7 @@ func (d *Driver) Adopt(ctx context.Context, req driver.StartRequest) error {
 // attempt on once with all of them: a step per allocation could judge an
 // ended job on part of its allocations. Called with d.mu held.
 func (a *attempt) adopted(job *api.Job, views []allocView) {
-	a.isRegistered = true
+	a.phase = phaseQueued
 	// Allocations created at or before the registration of this version
 	// belong to earlier attempts, as for a registration of tune's own.
 	a.regIndex = deref(job.JobModifyIndex)
@@ -154,12 +154,11 @@ func (a *attempt) adopted(job *api.Job, views []allocView) {
 	switch {
 	case deref(job.Stop):
 		// Stopped by someone between Existing and now.
-		a.jobStopped = fmt.Sprintf("job %s was stopped in Nomad", a.jobID)
-		a.deregRequested, a.deregistered = true, true
+		a.stoppedOutside()
 	case a.goneAt > a.regIndex:
 		a.jobGone(a.goneAt)
 	case deref(job.Status) == jobStatusDead:
-		a.jobEnded = true
+		a.adoptedDead = true
 	}
 	a.step()
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
@@ -66,44 +65,24 @@ type attempt struct {
 	firstPlaced chan struct{}
 
 	// Guarded by d.mu.
-	isRegistered bool
+	phase   phase
+	outcome outcome
 	// regIndex is the job modify index of the registration: allocations
 	// created at or before it belong to an earlier attempt.
 	regIndex uint64
 	// pending holds what arrived while the job was being registered, and
 	// goneAt the index of a deregistration seen meanwhile.
-	pending         []allocView
-	goneAt          uint64
-	allocs          map[string]*allocView
-	placedSignalled bool
-	runningSent     bool
-	// The attempt's outcome; at most one of stopping, unplaced, failure,
-	// external and jobStopped decides it. external is an allocation that
-	// Nomad stopped (a drain, `nomad alloc stop`): the attempt failed.
-	// jobStopped is the job stopped outside tune (`tune stop`, `nomad job
-	// stop`): reported as a stop the controller did not ask for, which it
-	// takes as the experiment's end.
-	stopping   bool
-	stopReason string
-	unplaced   string
-	failure    string
-	external   string
-	jobStopped string
-	exitCode   int
-	timedOut   bool
-	// forced is set when the allocations did not end within the stop
-	// wait after the job was deregistered.
-	forced         bool
-	deregRequested bool
-	// deregDone is closed once a requested deregistration has returned.
-	deregDone    chan struct{}
-	deregistered bool
-	purged       bool
-	finishing    bool
-	// jobEnded is set on an adopted attempt whose job Nomad already had
-	// as dead when it was adopted: the allocations it has are all there
-	// will be, even when Nomad has garbage-collected some of them.
-	jobEnded bool
+	pending []allocView
+	goneAt  uint64
+	allocs  map[string]*allocView
+	// deregDone is closed once a requested deregistration has returned;
+	// purged says it removed the job.
+	deregDone chan struct{}
+	purged    bool
+	// adoptedDead is set on an adopted attempt whose job Nomad already
+	// had as dead when it was adopted: the allocations it has are all
+	// there will be, even when Nomad has garbage-collected some of them.
+	adoptedDead bool
 }
 
 // ranks maps allocations to TUNE_RANK as package jobs computes it.
@@ -292,7 +271,9 @@ func taskStarted(st *api.TaskState) bool {
 // registered records the registration and takes what arrived meanwhile.
 // index 0 with deregistered set means nothing was registered.
 func (a *attempt) registered(index uint64) {
-	a.isRegistered = true
+	if a.phase == phaseRegistering {
+		a.phase = phaseQueued
+	}
 	a.regIndex = index
 	pending := a.pending
 	a.pending = nil
@@ -319,10 +300,10 @@ func (a *attempt) apply(v allocView) {
 // take records news of one allocation without moving the attempt on, and
 // says whether it was news. Called with d.mu held.
 func (a *attempt) take(v allocView) bool {
-	if a.finishing {
+	if a.phase == phaseFinishing {
 		return false
 	}
-	if !a.isRegistered {
+	if !a.phase.registered() {
 		a.pending = append(a.pending, v)
 		return false
 	}
@@ -331,6 +312,9 @@ func (a *attempt) take(v allocView) bool {
 	}
 	cur := a.allocs[v.id]
 	if cur == nil {
+		if len(a.allocs) == 0 {
+			close(a.firstPlaced)
+		}
 		nv := v
 		a.allocs[v.id] = &nv
 	} else {
@@ -361,15 +345,9 @@ func (a *attempt) sorted() []*allocView {
 	return out
 }
 
-// ending says whether the attempt's outcome is decided short of all its
-// allocations finishing on their own.
-func (a *attempt) ending() bool {
-	return a.stopping || a.unplaced != "" || a.failure != "" || a.external != "" || a.jobStopped != ""
-}
-
 // step moves the attempt on after any change. Called with d.mu held.
 func (a *attempt) step() {
-	if a.finishing || !a.isRegistered {
+	if a.phase == phaseFinishing || !a.phase.registered() {
 		return
 	}
 	allocs := a.sorted()
@@ -386,37 +364,34 @@ func (a *attempt) step() {
 		}
 		allRan = allRan && al.ran
 	}
-	if a.jobEnded && allTerminal && len(allocs) < a.want && !a.ending() {
+	if a.adoptedDead && allTerminal && len(allocs) < a.want {
 		// Nomad garbage-collects the allocations of dead jobs: what ran
 		// while tune was away can no longer be read whole.
-		a.failure = fmt.Sprintf("job %s ended while tune was away and Nomad keeps %d of its %d %s: its output cannot be read",
-			a.jobID, len(allocs), a.want, plural(a.want, "allocation", "allocations"))
+		a.outcome.decide(outcomeFailed, fmt.Sprintf("job %s ended while tune was away and Nomad keeps %d of its %d %s: its output cannot be read",
+			a.jobID, len(allocs), a.want, plural(a.want, "allocation", "allocations")))
 	}
-	if len(allocs) > 0 && !a.placedSignalled {
-		a.placedSignalled = true
-		close(a.firstPlaced)
-	}
-	complete := allTerminal && (len(allocs) >= a.want || a.jobEnded)
-	if a.ending() && !a.deregRequested && (!complete || lost || a.external != "") {
+	complete := allTerminal && (len(allocs) >= a.want || a.adoptedDead)
+	decided := a.outcome.decided()
+	if decided && !a.phase.deregistering() && (!complete || lost || a.outcome.kind == outcomeEvicted) {
 		// A gang ends together: stop what still runs, what Nomad has yet
 		// to place, and the replacement Nomad places for a lost or
 		// migrated allocation whatever the reschedule policy says.
-		a.requestDeregister(a.unplaced != "" || a.purge)
+		a.requestDeregister(a.outcome.kind == outcomeUnplaced || a.purge)
 	}
-	if allRan && !a.runningSent && !a.ending() {
+	if allRan && a.phase == phaseQueued && !decided {
 		// Queued before any log follower starts, so no report of the
 		// attempt comes before it.
-		a.runningSent = true
+		a.phase = phaseRunning
 		a.emit(driver.Event{Kind: driver.EventRunning})
 	}
 	for _, al := range allocs {
-		if a.runningSent || a.ending() || terminal(al.clientStatus) {
+		if a.phase >= phaseRunning || decided || terminal(al.clientStatus) {
 			a.followTasks(al)
 		}
 		a.markDead(al)
 	}
-	if allTerminal && (complete || a.deregistered) {
-		a.finishing = true
+	if allTerminal && (complete || a.phase == phaseStopped) {
+		a.phase = phaseFinishing
 		go a.finish()
 	}
 }
@@ -468,10 +443,10 @@ func (a *attempt) markDead(al *allocView) {
 
 // judge counts how a terminal allocation ended.
 func (a *attempt) judge(al *allocView) {
-	if code := exitCode(al); code != 0 && a.exitCode == 0 {
-		a.exitCode = code
+	if code := exitCode(al); code != 0 && a.outcome.exitCode == 0 {
+		a.outcome.exitCode = code
 	}
-	if a.ending() {
+	if a.outcome.decided() {
 		// The outcome is decided; allocations stopped because of it do
 		// not change it.
 		return
@@ -482,17 +457,17 @@ func (a *attempt) judge(al *allocView) {
 		if node == "" {
 			node = shortID(al.nodeID)
 		}
-		a.failure = fmt.Sprintf("%s lost: node %s down", a.allocName(al), node)
+		a.outcome.decide(outcomeFailed, fmt.Sprintf("%s lost: node %s down", a.allocName(al), node))
 	case al.clientDesc == maxRunDurationExceeded:
-		a.timedOut = true
+		a.outcome.decide(outcomeTimedOut, timeoutMessage)
 	case al.clientStatus == api.AllocClientStatusFailed || anyTaskFailed(al):
-		a.failure = a.taskFailure(al)
+		a.outcome.decide(outcomeFailed, a.taskFailure(al))
 	case al.desiredStatus != "" && al.desiredStatus != api.AllocDesiredStatusRun:
 		why := al.desiredDesc
 		if why == "" {
 			why = "desired status " + al.desiredStatus
 		}
-		a.external = fmt.Sprintf("%s was stopped by Nomad: %s", a.allocName(al), why)
+		a.outcome.decide(outcomeEvicted, fmt.Sprintf("%s was stopped by Nomad: %s", a.allocName(al), why))
 	}
 }
 
@@ -652,7 +627,7 @@ func shortID(id string) string {
 // requestDeregister deregisters the job in the background, and bounds the
 // wait for its allocations to end. Called with d.mu held.
 func (a *attempt) requestDeregister(purge bool) {
-	a.deregRequested = true
+	a.phase = phaseStopping
 	a.deregDone = make(chan struct{})
 	d := a.d
 	go func() {
@@ -663,7 +638,9 @@ func (a *attempt) requestDeregister(purge bool) {
 		if err != nil {
 			d.log.Error("cannot deregister a trial job", "job", a.jobID, "error", err)
 		} else {
-			a.deregistered = true
+			if a.phase == phaseStopping {
+				a.phase = phaseStopped
+			}
 			a.purged = a.purged || purge
 		}
 		a.step()
@@ -682,12 +659,12 @@ func (a *attempt) stopWatch() {
 	}
 	a.d.mu.Lock()
 	defer a.d.mu.Unlock()
-	if a.finishing {
+	if a.phase == phaseFinishing {
 		return
 	}
 	a.d.log.Warn("the allocations of a stopped trial job did not end in time; reporting the attempt ended", "job", a.jobID, "wait", a.d.stopWait)
-	a.forced = true
-	a.finishing = true
+	a.outcome.cutOff = true
+	a.phase = phaseFinishing
 	a.stopLogs()
 	go a.finish()
 }
@@ -705,7 +682,7 @@ func (a *attempt) gangWatch() {
 		}
 		a.d.mu.Lock()
 		placed := len(a.allocs)
-		if a.finishing || a.ending() || placed >= a.want {
+		if a.phase == phaseFinishing || a.outcome.decided() || placed >= a.want {
 			a.d.mu.Unlock()
 			return
 		}
@@ -720,7 +697,7 @@ func (a *attempt) gangWatch() {
 			}
 			continue
 		}
-		a.unplaced = fmt.Sprintf("placed %d of %d %s in %s", placed, a.want, plural(a.want, "allocation", "allocations"), timeout)
+		a.outcome.decide(outcomeUnplaced, fmt.Sprintf("placed %d of %d %s in %s", placed, a.want, plural(a.want, "allocation", "allocations"), timeout))
 		a.d.log.Debug("rolling back a trial job Nomad did not place whole", "job", a.jobID, "placed", placed, "want", a.want)
 		a.step()
 		a.d.mu.Unlock()
@@ -732,11 +709,10 @@ func (a *attempt) gangWatch() {
 func (a *attempt) stop(reason string) {
 	a.d.mu.Lock()
 	defer a.d.mu.Unlock()
-	if a.finishing || a.ending() {
+	if a.phase == phaseFinishing || a.outcome.decided() {
 		return
 	}
-	a.stopping = true
-	a.stopReason = reason
+	a.outcome.decide(outcomeStopped, reason)
 	// A job still being registered is deregistered once it is.
 	a.step()
 }
@@ -789,28 +765,5 @@ func (a *attempt) finish() {
 
 // exitEvent says how the attempt ended. Called with d.mu held.
 func (a *attempt) exitEvent() driver.Event {
-	ev := driver.Event{Kind: driver.EventExited, ExitCode: a.exitCode}
-	switch {
-	case a.stopping:
-		ev.Stopped, ev.Message, ev.ExitCode = true, a.stopReason, -1
-	case a.unplaced != "":
-		ev.Unplaced, ev.Message, ev.ExitCode = true, a.unplaced, -1
-	case a.failure != "":
-		ev.Failed, ev.Message = true, a.failure
-		if ev.ExitCode == 0 {
-			ev.ExitCode = -1
-		}
-	case a.jobStopped != "":
-		ev.Stopped, ev.Message, ev.ExitCode = true, a.jobStopped, -1
-	case a.external != "":
-		ev.Failed, ev.Message, ev.ExitCode = true, a.external, -1
-	case a.forced:
-		ev.Failed, ev.Message, ev.ExitCode = true, "the job's allocations did not end", -1
-	case a.timedOut:
-		ev.Message = timeoutMessage
-	}
-	if a.forced && !ev.Unplaced {
-		ev.Message += fmt.Sprintf(" (its allocations had not ended %s after the job was deregistered)", a.d.stopWait.Round(time.Second))
-	}
-	return ev
+	return a.outcome.event(a.d.stopWait)
 }

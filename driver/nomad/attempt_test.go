@@ -59,7 +59,7 @@ func TestAllocationIndexesComeFromTheirNames(t *testing.T) {
 // judged is the outcome of an attempt of world allocations once the given
 // allocation has ended.
 func judged(world int, al allocView) *attempt {
-	a := &attempt{ranks: rankTable(shapeOf(groupShape("worker", world, "train")), experiment.PlacementPack), prefix: world > 1}
+	a := &attempt{d: &Driver{stopWait: DefaultStopWait}, ranks: rankTable(shapeOf(groupShape("worker", world, "train")), experiment.PlacementPack), prefix: world > 1}
 	v := newView(al)
 	a.judge(&v)
 	return a
@@ -80,15 +80,14 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 	t.Run("a task that exited non-zero fails it, naming the task, allocation and code", func(t *testing.T) {
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"train": terminated(3, true)}})
-		assert.Equal(t, `task "train" of allocation 1a2b3c4d exited with code 3`, a.failure)
-		assert.Equal(t, 3, a.exitCode)
+		assert.Equal(t, outcome{kind: outcomeFailed, message: `task "train" of allocation 1a2b3c4d exited with code 3`, exitCode: 3}, a.outcome)
 	})
 	t.Run("the rank is named in a multi-allocation trial", func(t *testing.T) {
 		st := terminated(1, true)
 		st.Restarts = 2
 		a := judged(2, allocView{id: id, name: "j.worker[1]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"train": st}})
-		assert.Equal(t, `task "train" of allocation 1a2b3c4d (rank 1) exited with code 1 (after 2 restarts)`, a.failure)
+		assert.Equal(t, outcome{kind: outcomeFailed, message: `task "train" of allocation 1a2b3c4d (rank 1) exited with code 1 (after 2 restarts)`, exitCode: 1}, a.outcome)
 	})
 	t.Run("a driver failure is told in the driver's words", func(t *testing.T) {
 		st := &api.TaskState{State: "dead", Failed: true, Events: []*api.TaskEvent{
@@ -97,25 +96,24 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 		}}
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"train": st}})
-		assert.Equal(t, `task "train" of allocation 1a2b3c4d failed: failed to start: exec: "trian.py": not found`, a.failure)
+		assert.Equal(t, outcome{kind: outcomeFailed, message: `task "train" of allocation 1a2b3c4d failed: failed to start: exec: "trian.py": not found`}, a.outcome)
 	})
 	t.Run("a sibling's failure is not the story", func(t *testing.T) {
 		sib := terminated(0, true)
 		sib.Events = append(sib.Events, &api.TaskEvent{Type: api.TaskSiblingFailed})
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"a-sidecar": sib, "train": terminated(2, true)}})
-		assert.Equal(t, `task "train" of allocation 1a2b3c4d exited with code 2`, a.failure)
+		assert.Equal(t, outcome{kind: outcomeFailed, message: `task "train" of allocation 1a2b3c4d exited with code 2`, exitCode: 2}, a.outcome)
 	})
 	t.Run("a lost allocation fails it, naming the node", func(t *testing.T) {
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", nodeName: "gpu-7",
 			clientStatus: api.AllocClientStatusLost, desiredStatus: api.AllocDesiredStatusStop})
-		assert.Equal(t, "allocation 1a2b3c4d lost: node gpu-7 down", a.failure)
+		assert.Equal(t, outcome{kind: outcomeFailed, message: "allocation 1a2b3c4d lost: node gpu-7 down"}, a.outcome)
 	})
 	t.Run("max_run_duration ends it cleanly", func(t *testing.T) {
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusComplete,
 			clientDesc: maxRunDurationExceeded, tasks: map[string]*api.TaskState{"train": terminated(0, false)}})
-		assert.Empty(t, a.failure)
-		assert.True(t, a.timedOut)
+		assert.Equal(t, outcome{kind: outcomeTimedOut, message: timeoutMessage}, a.outcome)
 		assert.Equal(t, timeoutMessage, a.exitEvent().Message)
 		assert.False(t, a.exitEvent().Failed)
 	})
@@ -123,7 +121,7 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 		a := judged(1, allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusComplete,
 			desiredStatus: api.AllocDesiredStatusStop, desiredDesc: "alloc is being migrated",
 			tasks: map[string]*api.TaskState{"train": terminated(0, false)}})
-		assert.Equal(t, "allocation 1a2b3c4d was stopped by Nomad: alloc is being migrated", a.external)
+		assert.Equal(t, outcome{kind: outcomeEvicted, message: "allocation 1a2b3c4d was stopped by Nomad: alloc is being migrated"}, a.outcome)
 		assert.True(t, a.exitEvent().Failed)
 	})
 	t.Run("a clean exit succeeds", func(t *testing.T) {
@@ -135,7 +133,8 @@ func TestHowAnAllocationEndedDecidesTheAttempt(t *testing.T) {
 		assert.Empty(t, ev.Message)
 	})
 	t.Run("once stopped, how the allocations end does not matter", func(t *testing.T) {
-		a := &attempt{ranks: rankTable(shapeOf(groupShape("worker", 1, "train")), experiment.PlacementPack), stopping: true, stopReason: "loss <= 0.1"}
+		a := &attempt{d: &Driver{stopWait: DefaultStopWait}, ranks: rankTable(shapeOf(groupShape("worker", 1, "train")), experiment.PlacementPack),
+			outcome: outcome{kind: outcomeStopped, message: "loss <= 0.1"}}
 		v := newView(allocView{id: id, name: "j.worker[0]", group: "worker", clientStatus: api.AllocClientStatusFailed,
 			tasks: map[string]*api.TaskState{"train": terminated(137, true)}})
 		a.judge(&v)

@@ -222,9 +222,9 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 		if unfit != nil {
 			d.log.Debug("not registering a job Nomad would not place whole", "job", a.jobID, "reason", unfit.Reason())
 			d.mu.Lock()
-			a.unplaced = unfit.Reason()
+			a.outcome.decide(outcomeUnplaced, unfit.Reason())
 			// Nothing was registered, so there is nothing to take back.
-			a.deregRequested, a.deregistered = true, true
+			a.phase = phaseStopped
 			a.registered(0)
 			d.mu.Unlock()
 			return nil
@@ -380,7 +380,7 @@ func (d *Driver) deregister(ctx context.Context, jobID string, purge bool) error
 // abandon forgets an attempt that was never registered.
 func (d *Driver) abandon(a *attempt) {
 	d.mu.Lock()
-	a.finishing = true
+	a.phase = phaseFinishing
 	d.forgetLocked(a)
 	d.mu.Unlock()
 	a.stopLogs()

@@ -111,7 +111,7 @@ func (d *Driver) catchUp() {
 	d.mu.Lock()
 	var attempts []*attempt
 	for _, a := range d.byJob {
-		if !a.finishing {
+		if a.phase != phaseFinishing {
 			attempts = append(attempts, a)
 		}
 	}
@@ -153,22 +153,21 @@ func (d *Driver) catchUp() {
 // not ask for ends the attempt as stopped: nothing more of it will run,
 // and whoever stopped it meant it to stop. Called with d.mu held.
 func (a *attempt) jobGone(index uint64) {
-	if !a.isRegistered {
+	if !a.phase.registered() {
 		a.goneAt = max(a.goneAt, index)
 		return
 	}
-	if a.regIndex == 0 || index <= a.regIndex || a.deregRequested || a.finishing {
+	if a.regIndex == 0 || index <= a.regIndex || a.phase.deregistering() {
 		return
 	}
-	a.jobStopped = fmt.Sprintf("job %s was stopped in Nomad", a.jobID)
-	a.deregRequested, a.deregistered = true, true
+	a.stoppedOutside()
 	a.step()
 }
 
 // checkJob compares the job as read with the attempt's registration.
 // Called with d.mu held.
 func (a *attempt) checkJob(job *api.Job) {
-	if !a.isRegistered || a.regIndex == 0 {
+	if !a.phase.registered() || a.regIndex == 0 {
 		return
 	}
 	switch {
@@ -177,4 +176,11 @@ func (a *attempt) checkJob(job *api.Job) {
 	case deref(job.Stop):
 		a.jobGone(deref(job.JobModifyIndex))
 	}
+}
+
+// stoppedOutside takes the job as stopped by someone other than this
+// attempt. Called with d.mu held.
+func (a *attempt) stoppedOutside() {
+	a.outcome.decide(outcomeJobStopped, fmt.Sprintf("job %s was stopped in Nomad", a.jobID))
+	a.phase = phaseStopped
 }
