@@ -22,23 +22,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/results"
 )
-
-// Clock is the controller's source of time, injectable for tests.
-type Clock interface {
-	Now() time.Time
-	// After delivers the time once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Options are the inputs of one run.
 type Options struct {
@@ -50,7 +39,7 @@ type Options struct {
 	Store    *results.Store
 	Reporter Reporter
 	Logger   hclog.Logger
-	Clock    Clock
+	Clock    clock.Clock
 	// Target names the target in summaries ("local", a Nomad address).
 	Target string
 	// QueueUnfit submits trials that do not fit the capacity snapshot
@@ -109,7 +98,7 @@ type controller struct {
 	opts  Options
 	exp   *experiment.Experiment
 	log   hclog.Logger
-	clock Clock
+	clock clock.Clock
 
 	capacity *planner.Capacity
 	records  map[string]*results.TrialRecord
@@ -162,7 +151,7 @@ type controller struct {
 // are stopped and left to be run again on resume).
 func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = clock.Real{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/jobs"
@@ -19,18 +20,6 @@ var (
 	_ driver.Driver  = (*Driver)(nil)
 	_ driver.Adopter = (*Driver)(nil)
 )
-
-// Clock is the driver's source of time, injectable for tests.
-type Clock interface {
-	Now() time.Time
-	// After delivers the time once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Options configure the Nomad driver.
 type Options struct {
@@ -46,7 +35,7 @@ type Options struct {
 	Logger hclog.Logger
 	// Clock times gang placement, log draining and retries; nil is the
 	// real clock.
-	Clock Clock
+	Clock clock.Clock
 	// Backoff paces retried API calls; zero fields take DefaultBackoff's.
 	Backoff Backoff
 	// LogDrain bounds the wait for a finished attempt's output to be read
@@ -88,7 +77,7 @@ type Driver struct {
 	client      *api.Client
 	exp         *experiment.Experiment
 	log         hclog.Logger
-	clock       Clock
+	clock       clock.Clock
 	backoff     Backoff
 	logDrain    time.Duration
 	stopWait    time.Duration
@@ -156,7 +145,7 @@ func New(opts Options) (*Driver, error) {
 		nodeClients: map[string]*api.Client{},
 	}
 	if d.clock == nil {
-		d.clock = realClock{}
+		d.clock = clock.Real{}
 	}
 	if d.logDrain == 0 {
 		d.logDrain = DefaultLogDrain

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	tunehcl "github.com/nomad-tune/tune/hcl"
@@ -751,7 +752,7 @@ func TestTheTokenNeverAppearsInLogsOrErrors(t *testing.T) {
 // held while the gate is shut: the watcher's first wait before following
 // the event stream again.
 type gatedClock struct {
-	realClock
+	clock.Real
 	gated time.Duration
 
 	mu   sync.Mutex

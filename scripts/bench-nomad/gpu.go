@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/test/nomadsim"
@@ -214,17 +215,17 @@ func hclString(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-func (w gpuWorkload) cluster() (*nomadsim.Server, *nomadsim.Scaled, error) {
-	clock := nomadsim.NewScaled(w.c.timeScale)
+func (w gpuWorkload) cluster() (*nomadsim.Server, *clock.Scaled, error) {
+	clk := clock.NewScaled(w.c.timeScale)
 	srv, err := nomadsim.Start(nomadsim.Options{
 		Nodes: []nomadsim.NodeSpec{{
 			Count: w.c.bNodes, Name: "gpu", Datacenter: "dc1", Cores: 64, MHz: 2400, MemoryMiB: 512 * 1024,
 			GPUs: w.c.bGPUs, GPUModel: "NVIDIA H100 80GB HBM3", GPUMemoryMiB: 80 * 1024,
 		}},
-		Clock: clock,
+		Clock: clk,
 		Seed:  w.seed,
 	})
-	return srv, clock, err
+	return srv, clk, err
 }
 
 func (w gpuWorkload) runTune(ctx context.Context) (gpuRun, error) {

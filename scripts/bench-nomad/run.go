@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/controller"
 	"github.com/nomad-tune/tune/driver"
 	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
@@ -25,7 +26,6 @@ import (
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/results"
-	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
 // load decodes an experiment and generates its trials.
@@ -157,10 +157,10 @@ type tuneResult struct {
 // Nomad driver on the cluster at address and a results store under dir.
 // The run is interrupted, as an interrupt ends tune apply, after
 // c.limit. wave is how many trials fill the cluster, for the time it
-// takes to submit them. clock, when set, is the simulator's: tune's
+// takes to submit them. scaled, when set, is the simulator's: tune's
 // controller and driver keep time by it, and it is read right before and
 // right after the run for the makespan.
-func runTune(ctx context.Context, c config, dir, name, src, address string, wave int, clock *nomadsim.Scaled) (*tuneResult, error) {
+func runTune(ctx context.Context, c config, dir, name, src, address string, wave int, scaled *clock.Scaled) (*tuneResult, error) {
 	exp, trials, err := load(dir, name, src)
 	if err != nil {
 		return nil, err
@@ -184,17 +184,16 @@ func runTune(ctx context.Context, c config, dir, name, src, address string, wave
 	// clock, as it would keep real time beside a real cluster: its
 	// backoffs, gang timeout and log drain are then as long against the
 	// trials as they are in real life, instead of scale times longer.
-	var tuneClock controller.Clock
-	var driverClock nomaddrv.Clock
+	var tuneClock clock.Clock
 	tick, summary := time.Duration(0), time.Duration(0)
-	if clock != nil {
-		tuneClock, driverClock = clock, clock
+	if scaled != nil {
+		tuneClock = scaled
 		// Progress ticks and summary writes keep their wall-clock pace.
-		tick = time.Duration(float64(250*time.Millisecond) * clock.Factor())
-		summary = time.Duration(float64(time.Second) * clock.Factor())
+		tick = time.Duration(float64(250*time.Millisecond) * scaled.Factor())
+		summary = time.Duration(float64(time.Second) * scaled.Factor())
 	}
 	logger, logs := c.logger()
-	nd, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, Clock: driverClock})
+	nd, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, Clock: tuneClock})
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +214,8 @@ func runTune(ctx context.Context, c config, dir, name, src, address string, wave
 	runCtx, cancel := context.WithTimeout(ctx, c.limit)
 	defer cancel()
 	var simStart time.Time
-	if clock != nil {
-		simStart = clock.Now()
+	if scaled != nil {
+		simStart = scaled.Now()
 	}
 	startCPU := cpuNow()
 	start := time.Now()
@@ -228,8 +227,8 @@ func runTune(ctx context.Context, c config, dir, name, src, address string, wave
 	wall := time.Since(start)
 	cpu := cpuNow() - startCPU
 	var simEnd time.Time
-	if clock != nil {
-		simEnd = clock.Now()
+	if scaled != nil {
+		simEnd = scaled.Now()
 	}
 	peakHeap, peakSys, peakG, peakFDs := sampler.stop()
 	if err != nil {

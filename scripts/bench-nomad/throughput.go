@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
@@ -80,13 +81,13 @@ func throughputRun(ctx context.Context, c config, scale float64, perNode, atOnce
 		return err
 	}
 	defer cleanup()
-	clock := nomadsim.NewScaled(scale)
+	clk := clock.NewScaled(scale)
 	srv, err := nomadsim.Start(nomadsim.Options{
 		Nodes: []nomadsim.NodeSpec{{
 			Count: c.aNodes, Name: "cpu", Datacenter: "dc1", Cores: c.aCores, MHz: 2400,
 			MemoryMiB: nomadsim.Size(max(perNode*512, 4096)),
 		}},
-		Clock: clock,
+		Clock: clk,
 		Seed:  1,
 	})
 	if err != nil {
@@ -109,7 +110,7 @@ func throughputRun(ctx context.Context, c config, scale float64, perNode, atOnce
 }
 `, c.aTrials, c.aCPU, c.aRunFor.String())
 	firstWave := min(atOnce, c.aTrials)
-	r, err := runTune(ctx, c, dir, "bench-a", src, srv.URL(), firstWave, clock)
+	r, err := runTune(ctx, c, dir, "bench-a", src, srv.URL(), firstWave, clk)
 	if err != nil {
 		return err
 	}

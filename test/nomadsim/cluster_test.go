@@ -2,7 +2,6 @@ package nomadsim
 
 import (
 	"testing"
-	"time"
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/stretchr/testify/assert"
@@ -109,27 +108,5 @@ func TestClusterSpecs(t *testing.T) {
 		regions, err := c.Regions().List()
 		require.NoError(t, err)
 		assert.Equal(t, []string{"global"}, regions)
-	})
-}
-
-func TestClocks(t *testing.T) {
-	t.Run("a scaled clock runs faster than real time", func(t *testing.T) {
-		c := NewScaled(1000)
-		start := c.Now()
-		<-c.After(10 * time.Second)
-		assert.GreaterOrEqual(t, c.Now().Sub(start), 10*time.Second)
-	})
-
-	t.Run("a manual clock fires only when advanced", func(t *testing.T) {
-		c := NewManual(time.Unix(0, 0))
-		ch := c.After(time.Minute)
-		c.Advance(30 * time.Second)
-		select {
-		case <-ch:
-			t.Fatal("fired early")
-		default:
-		}
-		c.Advance(30 * time.Second)
-		assert.Equal(t, time.Unix(60, 0), <-ch)
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nomad-tune/tune/clock"
 )
 
 // exitResult is how a task ended.
@@ -42,7 +44,7 @@ type taskHandle interface {
 
 // taskStart is what a driver needs to start a task.
 type taskStart struct {
-	clock  Clock
+	clock  clock.Clock
 	config map[string]any
 	env    map[string]string
 	dir    string // the task's working directory (raw_exec, exec)
@@ -182,7 +184,7 @@ func (mockDriver) start(t *taskStart) (taskHandle, error) {
 }
 
 type mockHandle struct {
-	clock    Clock
+	clock    clock.Clock
 	cfg      *mockConfig
 	done     chan *exitResult
 	killCh   chan struct{}
@@ -311,7 +313,7 @@ func lookPath(file, pathEnv string) (string, error) {
 }
 
 type execHandle struct {
-	clock    Clock
+	clock    clock.Clock
 	cmd      *exec.Cmd
 	done     chan *exitResult
 	exited   chan struct{}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/clock"
 )
 
 // Restart tracker reasons, as Nomad's client words them.
@@ -22,7 +24,7 @@ const (
 // tasks restart only on failure, attempts are counted per interval, and
 // "fail" mode gives up while "delay" mode waits out the interval.
 type restartTracker struct {
-	clock     Clock
+	clock     clock.Clock
 	ids       *idSource
 	policy    *api.RestartPolicy
 	onSuccess bool
@@ -37,7 +39,7 @@ type restartTracker struct {
 	failure  bool
 }
 
-func newRestartTracker(clock Clock, ids *idSource, policy *api.RestartPolicy, jobType string, lc *api.TaskLifecycle) *restartTracker {
+func newRestartTracker(clock clock.Clock, ids *idSource, policy *api.RestartPolicy, jobType string, lc *api.TaskLifecycle) *restartTracker {
 	onSuccess := jobType != api.JobTypeBatch && jobType != api.JobTypeSysbatch
 	if lc != nil {
 		switch lc.Hook {

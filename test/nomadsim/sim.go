@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/clock"
 )
 
 // Options configure a simulated cluster.
@@ -21,7 +23,7 @@ type Options struct {
 	Nodes []NodeSpec
 	// Clock is where simulated time comes from. When nil, TimeScale picks
 	// a Scaled clock (TimeScale > 1) or the wall clock.
-	Clock     Clock
+	Clock     clock.Clock
 	TimeScale float64
 	// Faults start injected from the first request; the Sim's setters
 	// change them later.
@@ -71,7 +73,7 @@ type Faults struct {
 type Sim struct {
 	opts  Options
 	log   hclog.Logger
-	clock Clock
+	clock clock.Clock
 
 	st      *state
 	sched   *scheduler
@@ -116,29 +118,29 @@ func New(opts Options) (*Sim, error) {
 	if len(opts.Nodes) == 0 {
 		opts.Nodes = []NodeSpec{{Count: 1}}
 	}
-	clock := opts.Clock
-	if clock == nil {
+	clk := opts.Clock
+	if clk == nil {
 		if opts.TimeScale > 0 && opts.TimeScale != 1 {
-			clock = NewScaled(opts.TimeScale)
+			clk = clock.NewScaled(opts.TimeScale)
 		} else {
-			clock = RealClock{}
+			clk = clock.Real{}
 		}
 	}
 	s := &Sim{
 		opts:   opts,
 		log:    opts.Logger.Named("nomadsim"),
-		clock:  clock,
+		clock:  clk,
 		broker: newBroker(opts.EventBufferSize),
 		done:   make(chan struct{}),
 	}
 	ids := newIDSource(opts.Seed)
 	s.jitter = newIDSource(opts.Seed + 1)
 	s.faults = newFaultState(opts.Faults, opts.Seed)
-	s.st = newState(clock, ids, opts.Region, opts.Namespaces, s.broker)
+	s.st = newState(clk, ids, opts.Region, opts.Namespaces, s.broker)
 	s.sched = newScheduler(s)
 	s.clients = newClients(s)
 
-	nodes, err := buildNodes(opts.Nodes, ids, clock.Now(), opts.AdvertiseAddr)
+	nodes, err := buildNodes(opts.Nodes, ids, clk.Now(), opts.AdvertiseAddr)
 	if err != nil {
 		return nil, err
 	}

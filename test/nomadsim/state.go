@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/clock"
 )
 
 // Tables, as Nomad's state store names them; each has the index of the
@@ -78,7 +80,7 @@ type state struct {
 	mu    sync.Mutex
 	after []func()
 
-	clock      Clock
+	clock      clock.Clock
 	ids        *idSource
 	region     string
 	namespaces map[string]bool
@@ -114,7 +116,7 @@ type state struct {
 	onNodeDown func(nodeID string)
 }
 
-func newState(clock Clock, ids *idSource, region string, namespaces []string, b *broker) *state {
+func newState(clock clock.Clock, ids *idSource, region string, namespaces []string, b *broker) *state {
 	st := &state{
 		clock:      clock,
 		ids:        ids,
