@@ -26,11 +26,14 @@ func (c *controller) adopt(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	existing, err := ad.Existing(ctx, c.exp)
+	existing, err := ad.Existing(ctx, c.exp, c.opts.Trials)
 	if err != nil {
 		// Starting trials without knowing which already run could run
 		// them twice.
 		return fmt.Errorf("reading which trials already run on %s: %w", c.opts.Target, err)
+	}
+	if err := c.checkChanged(existing); err != nil {
+		return err
 	}
 	// Running attempts take their share of the capacity snapshot first:
 	// they hold it on the target already, whatever else waits.
@@ -51,11 +54,13 @@ func (c *controller) adopt(ctx context.Context) error {
 			continue
 		}
 		switch {
+		case ex.Changed:
+			c.replaceChanged(ctx, ad, rec, ex)
 		case rec.Status.Finished() || ex.Attempt < rec.Attempts:
 			// The attempt's end is recorded already; if it still runs,
 			// tune died before it was stopped.
 			if ex.Running {
-				c.stopLeftover(ctx, ad, rec, ex)
+				c.stopLeftover(ctx, ad, rec, ex, "its outcome was already recorded")
 			}
 		default:
 			c.adoptAttempt(ctx, ad, rec, ex)
@@ -124,8 +129,7 @@ func (c *controller) adoptAttempt(ctx context.Context, ad driver.Adopter, rec *r
 // stopLeftover stops an attempt whose trial's outcome is already recorded.
 // The driver can only stop what it follows, so it is adopted first, with
 // its output going nowhere: its record stays as it is.
-func (c *controller) stopLeftover(ctx context.Context, ad driver.Adopter, rec *results.TrialRecord, ex driver.Existing) {
-	reason := "its outcome was already recorded"
+func (c *controller) stopLeftover(ctx context.Context, ad driver.Adopter, rec *results.TrialRecord, ex driver.Existing, reason string) {
 	err := ad.Adopt(ctx, driver.StartRequest{Experiment: c.exp, Trial: c.trials[rec.ID], Attempt: ex.Attempt})
 	if err != nil {
 		c.log.Warn("cannot stop an attempt of a finished trial that still runs", "trial", rec.ID, "attempt", ex.Attempt, "error", err)

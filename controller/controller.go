@@ -47,6 +47,11 @@ type Options struct {
 	// work, such as Nomad with its blocked evaluations); the target then
 	// places them when it can, and max_concurrent_trials still applies.
 	QueueUnfit bool
+	// ReplaceChanged runs again the trials whose attempt on the target was
+	// made from another definition of them (driver.Existing.Changed), as
+	// new attempts; without it Run refuses them with a *ChangedError
+	// before anything is adopted or started.
+	ReplaceChanged bool
 	// TickEvery is how often the reporter gets a Tick; default 250ms.
 	TickEvery time.Duration
 	// SummaryEvery bounds how often experiment.json and trials.csv are

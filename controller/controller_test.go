@@ -71,7 +71,7 @@ func (f *fakeDriver) Start(_ context.Context, req driver.StartRequest) error {
 	return nil
 }
 
-func (f *fakeDriver) Existing(context.Context, *experiment.Experiment) ([]driver.Existing, error) {
+func (f *fakeDriver) Existing(context.Context, *experiment.Experiment, []*planner.Trial) ([]driver.Existing, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]driver.Existing(nil), f.existing...), nil

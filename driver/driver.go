@@ -51,8 +51,9 @@ type Adopter interface {
 	// or by a person) is not listed: nothing of it is left to follow, and
 	// the trial runs again as after any interruption. An error means the
 	// target could not say; the caller must not start trials then, or it
-	// may start one that is already running.
-	Existing(ctx context.Context, e *experiment.Experiment) ([]Existing, error)
+	// may start one that is already running. Each attempt says whether it
+	// was made from another definition of its trial than trials holds now.
+	Existing(ctx context.Context, e *experiment.Experiment, trials []*planner.Trial) ([]Existing, error)
 	// Adopt attaches to an existing attempt instead of submitting it: the
 	// driver follows the attempt's allocations, running or already ended,
 	// and delivers the events Start's attempt would: EventRunning once it
@@ -76,6 +77,11 @@ type Existing struct {
 	// Submitted is when the attempt was submitted, zero when the target
 	// does not say: a resumed trial_timeout counts from it.
 	Submitted time.Time
+	// Changed says the attempt was made from another definition of the
+	// trial (the experiment file or its variables changed since): its
+	// results are not the trial's as defined now, and it must never be
+	// adopted as if they were.
+	Changed bool
 }
 
 // StartRequest is one attempt of one trial.

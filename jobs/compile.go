@@ -73,9 +73,33 @@ const (
 	nvidiaDeviceEnv = "NVIDIA_VISIBLE_DEVICES"
 )
 
-// Compile builds the Nomad batch job of one trial. The job is returned only
-// when there are no error diagnostics; warnings may come with it.
+// Compile builds the Nomad batch job of one trial, with its Spec in meta.
+// The job is returned only when there are no error diagnostics; warnings
+// may come with it.
 func Compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job, hcl.Diagnostics) {
+	job, diags := compile(e, t, opts)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	base := job
+	if opts.Attempt != 0 {
+		// The spec is the same for every attempt: it is taken from the
+		// job of attempt 0.
+		first := opts
+		first.Attempt = 0
+		base, _ = compile(e, t, first)
+	}
+	spec, d := specOfTrial(e, t, base)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	job.Meta[MetaSpec] = spec
+	return job, diags
+}
+
+// compile builds the job without its spec.
+func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	if opts.MHzPerCore <= 0 {
 		return nil, hcl.Diagnostics{{

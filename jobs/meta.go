@@ -23,6 +23,10 @@ const (
 	MetaParams = "tune_params"
 	// MetaAttempt counts runs of a retried trial from 0.
 	MetaAttempt = "tune_attempt"
+	// MetaSpec is the hash of what was compiled for the trial (see
+	// Spec): a job whose spec differs from the trial's now was compiled
+	// from another definition of the experiment.
+	MetaSpec = "tune_spec"
 	// MetaParamPrefix starts one key per parameter ("tune_param_lr"),
 	// whose value is the parameter as text, so a filter or the UI can
 	// look at one parameter without parsing JSON.

@@ -49,7 +49,25 @@ type Plan struct {
 	// distinct shape, on the cluster as it is now (Nomad target only).
 	DryRuns []DryRun `json:"dry_runs,omitempty"`
 
+	// Jobs compares the trials with the jobs the cluster already holds
+	// for them (Nomad target only).
+	Jobs *JobChanges `json:"jobs,omitempty"`
+
 	Trials []PlannedTrial `json:"trials,omitempty"`
+}
+
+// JobChanges sorts the trials by what the cluster holds for them, as
+// Terraform sorts resources: new (no job, or only a stopped one),
+// unchanged (a job compiled from the same definition, done or running),
+// changed (a job compiled from another definition of the trial).
+type JobChanges struct {
+	New       int `json:"new"`
+	Unchanged int `json:"unchanged"`
+	// Done and Running split Unchanged.
+	Done    int `json:"done"`
+	Running int `json:"running"`
+	// Changed are the IDs of the changed trials, in trial order.
+	Changed []string `json:"changed"`
 }
 
 // DryRun is Nomad's plan of one trial's job: whether the cluster would

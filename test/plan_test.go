@@ -30,6 +30,11 @@ type planJSON struct {
 		Params   map[string]any `json:"params"`
 		Runnable bool           `json:"runnable"`
 	} `json:"trials"`
+	Jobs *struct {
+		New       int      `json:"new"`
+		Unchanged int      `json:"unchanged"`
+		Changed   []string `json:"changed"`
+	} `json:"jobs"`
 }
 
 func planOf(t *testing.T, r result) planJSON {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,9 +34,16 @@ Usage: tune apply [options] FILE
 
   Ctrl-C stops the running trials and leaves the experiment resumable.
 
+  On a cluster, a trial whose job Nomad already holds is kept when the job
+  was compiled from the same definition (its results are collected), and
+  refused when it was compiled from another (the file or its variables
+  changed): apply then exits 1 naming those trials, having started
+  nothing. -replace runs them again as new versions of their jobs.
+
   Exit status: 0 when every trial finished without error (or the time
   budget ended the experiment); 1 when the file is invalid, nothing can
-  run, some trial ended in error, or the trials were stopped outside tune
+  run, some trials' jobs changed (without -replace), some trial ended in
+  error, or the trials were stopped outside tune
   (tune stop, nomad job stop: resumable); 130 when interrupted (resumable).
 `
 
@@ -51,6 +59,7 @@ func runApply(env *cliEnv, args []string) int {
 	tf.register(fs)
 	progressMode := fs.String("progress", "auto", "Progress display: auto (live on a terminal, plain lines otherwise), live, plain or none.")
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
+	replace := fs.Bool("replace", false, "Run again the trials whose job in Nomad was compiled from another definition of the experiment, as new versions of their jobs (without it, apply refuses them).")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return exitError
@@ -93,6 +102,16 @@ func runApply(env *cliEnv, args []string) int {
 		for _, n := range plan.Never {
 			fmt.Fprintf(env.stderr, "  %d trials: %s\n", len(n.TrialIDs), n.Reason)
 		}
+		return exitError
+	}
+
+	ch, err := jobChanges(context.Background(), tgt, exp, trials)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+		return exitError
+	}
+	if ch != nil && len(ch.Changed) > 0 && !*replace {
+		printChangedRefusal(env.stderr, exp, files[0], ch.Changed)
 		return exitError
 	}
 
@@ -161,7 +180,14 @@ func runApply(env *cliEnv, args []string) int {
 		Logger:     logger,
 		Target:     capacity.Target,
 		QueueUnfit: queue,
+
+		ReplaceChanged: *replace,
 	})
+	var changed *controller.ChangedError
+	if errors.As(err, &changed) {
+		printChangedRefusal(env.stderr, exp, files[0], changed.TrialIDs)
+		return exitError
+	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
 		return exitError

@@ -27,7 +27,11 @@ Usage: tune plan [options] FILE
   standard NOMAD_TOKEN, NOMAD_NAMESPACE, NOMAD_REGION and TLS variables):
   its ready, eligible nodes in the experiment's datacenters and node pool,
   less what their allocations use, and a dry run of one job of each trial
-  shape by Nomad's own scheduler. Nothing is registered.
+  shape by Nomad's own scheduler. Nothing is registered. On a cluster it
+  also compares the trials with the jobs Nomad holds for them: new (no
+  job yet), unchanged (a job compiled from the same definition, done or
+  running: apply keeps it) and changed (a job compiled from another
+  definition: apply refuses it unless -replace).
 
   Without a cluster, the target is this machine. Its CPUs, memory and GPUs
   (through NVML) are detected; -local-cpus, -local-gpus and -local-memory
@@ -82,6 +86,12 @@ func runPlan(env *cliEnv, args []string) int {
 			return exitError
 		}
 		plan.DryRuns = runs
+		ch, err := jobChanges(ctx, tgt, exp, trials)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
+			return exitError
+		}
+		plan.Jobs = ch
 	}
 	if diags.HasErrors() {
 		printDiags(env.stderr, parser, diags)
@@ -161,6 +171,10 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 			}
 			fmt.Fprintf(w, "  %s (%d trials): %s\n", dr.Shape, dr.Trials, verdict)
 		}
+	}
+
+	if p.Jobs != nil {
+		printJobChanges(w, p.Jobs)
 	}
 
 	printTrials(w, exp, p, all)

@@ -13,6 +13,7 @@ import (
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/planner"
 )
 
 // jobStatusDead is the status of a job nothing of which runs or will run.
@@ -48,14 +49,20 @@ func (d *Driver) experimentJobs(ctx context.Context, name string, withMeta bool)
 // has a job in Nomad, found by the jobs' meta. A stopped job is left out:
 // tune stopped it (an interrupt, a stop rule) or a person did (tune stop),
 // and either way nothing of it is left to follow. So is a job whose meta
-// does not name a trial and attempt, which tune did not write.
-func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment) ([]driver.Existing, error) {
+// does not name a trial and attempt, which tune did not write. A job is
+// changed when its spec (jobs.Spec) is not its trial's now, or when it
+// has none (an older tune wrote it, and what it ran cannot be told).
+func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials []*planner.Trial) ([]driver.Existing, error) {
 	if e == nil {
 		return nil, errors.New("nomad driver: an experiment is required")
 	}
 	stubs, err := d.experimentJobs(ctx, e.Name, true)
 	if err != nil {
 		return nil, fmt.Errorf("listing the jobs of experiment %q: %w", e.Name, err)
+	}
+	byID := make(map[string]*planner.Trial, len(trials))
+	for _, t := range trials {
+		byID[t.ID] = t
 	}
 	out := make([]driver.Existing, 0, len(stubs))
 	for _, s := range stubs {
@@ -72,6 +79,13 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment) ([]driv
 		ex := driver.Existing{TrialID: id, Attempt: attempt, Running: s.Status != jobStatusDead}
 		if s.SubmitTime > 0 {
 			ex.Submitted = time.Unix(0, s.SubmitTime)
+		}
+		if t := byID[id]; t != nil {
+			spec, diags := jobs.Spec(e, t)
+			if diags.HasErrors() {
+				return nil, fmt.Errorf("trial %s: %w", id, diags)
+			}
+			ex.Changed = s.Meta[jobs.MetaSpec] != spec
 		}
 		out = append(out, ex)
 	}

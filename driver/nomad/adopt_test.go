@@ -3,6 +3,7 @@ package nomad
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ func TestExistingListsTheLatestAttemptOfEveryTrialWithAJob(t *testing.T) {
 	_, _, err = h.client.Jobs().Register(cpuJob("bystander"), nil)
 	require.NoError(t, err)
 
-	got, err := h.successor().d.Existing(context.Background(), h.exp)
+	got, err := h.successor().d.Existing(context.Background(), h.exp, h.trials)
 	require.NoError(t, err)
 	byID := map[string]driver.Existing{}
 	for _, ex := range got {
@@ -108,6 +109,47 @@ func TestExistingListsTheLatestAttemptOfEveryTrialWithAJob(t *testing.T) {
 	assert.Equal(t, 0, byID[h.trials[0].ID].Attempt)
 	assert.False(t, byID[h.trials[0].ID].Submitted.IsZero(), "the submit time comes with the list")
 	assert.False(t, byID[h.trials[1].ID].Running, "trial 1 ended")
+	assert.False(t, byID[h.trials[0].ID].Changed, "the same file compiles to the same job")
+	assert.False(t, byID[h.trials[1].ID].Changed)
+}
+
+func TestExistingSaysWhichJobsWereCompiledFromAnotherDefinition(t *testing.T) {
+	h := setupSim(t, threeTrials, harnessOptions{})
+	h.start(0, 0)
+	h.start(1, 0)
+	h.waitExited(1, 0)
+
+	// The same experiment with trial 0 running for longer: same trials,
+	// another job for trial 0 only.
+	changed, diags := tunehcl.Load(filepath.Join(t.TempDir(), "exp.hcl"),
+		[]byte(strings.Replace(threeTrials, `"1m"`, `"2m"`, 1)), tunehcl.Options{})
+	require.False(t, diags.HasErrors(), diags.Error())
+	trials, diags := planner.Trials(changed)
+	require.False(t, diags.HasErrors(), diags.Error())
+	require.Equal(t, h.trials[0].ID, trials[0].ID)
+
+	got, err := h.successor().d.Existing(context.Background(), changed, trials)
+	require.NoError(t, err)
+	byID := map[string]driver.Existing{}
+	for _, ex := range got {
+		byID[ex.TrialID] = ex
+	}
+	require.Len(t, byID, 2, "%+v", got)
+	assert.True(t, byID[h.trials[0].ID].Changed, "trial 0 now runs for 2m")
+	assert.False(t, byID[h.trials[1].ID].Changed, "trial 1 compiles as before")
+
+	// A job without a spec was written by a tune that did not record what
+	// it ran: it cannot be taken as this definition's.
+	job, _, err := h.client.Jobs().Info(h.jobID(1), nil)
+	require.NoError(t, err)
+	delete(job.Meta, jobs.MetaSpec)
+	_, _, err = h.client.Jobs().Register(job, nil)
+	require.NoError(t, err)
+	got, err = h.successor().d.Existing(context.Background(), h.exp, h.trials)
+	require.NoError(t, err)
+	for _, ex := range got {
+		assert.Equal(t, ex.TrialID == h.trials[1].ID, ex.Changed, "trial %s", ex.TrialID)
+	}
 }
 
 func TestAdoptFollowsARunningAttemptToItsEndAndReadsItsOutputFromTheStart(t *testing.T) {
@@ -138,7 +180,7 @@ func TestAdoptCollectsAnAttemptThatEndedWhileNobodyWatched(t *testing.T) {
 	h.waitExited(0, 0)
 
 	next := h.successor()
-	existing, err := next.d.Existing(context.Background(), h.exp)
+	existing, err := next.d.Existing(context.Background(), h.exp, h.trials)
 	require.NoError(t, err)
 	require.Len(t, existing, 1)
 	require.False(t, existing[0].Running)

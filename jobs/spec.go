@@ -1,0 +1,86 @@
+package jobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/planner"
+)
+
+// specMHzPerCore is the CPU speed a spec is compiled at. The spec leaves
+// cpu shares out (see specOf), so any speed gives the same spec; this one
+// only satisfies Compile.
+const specMHzPerCore = 1000
+
+// Spec is the hash of what tune compiles for a trial, written to its
+// job's meta under MetaSpec. Two compiles of a trial have the same spec
+// exactly when they would run the same thing, so a job whose spec differs
+// from the trial's now was compiled from another definition (the file or
+// its variables changed) and its results are not this definition's.
+//
+// It covers the whole job as compiled for attempt 0: groups and counts,
+// tasks, drivers and their config, command, args and env, resources
+// (cpu as the cores asked for, memory, devices), constraints, placement,
+// restart and timeout policies, datacenters, node pool, namespace,
+// region, priority, meta, parameters and the UI description. It leaves
+// out what tune varies per attempt (the attempt number in meta, in
+// TUNE_ATTEMPT and in the UI description) and the MHz a cpu request turns
+// into, which depends on the cluster's nodes rather than on the trial, so
+// a cluster whose CPUs change does not make finished trials changed.
+// A version of tune that compiles jobs differently gives different specs.
+func Spec(e *experiment.Experiment, t *planner.Trial) (string, hcl.Diagnostics) {
+	job, diags := compile(e, t, Options{MHzPerCore: specMHzPerCore})
+	if diags.HasErrors() {
+		return "", diags
+	}
+	spec, d := specOfTrial(e, t, job)
+	return spec, append(diags, d...)
+}
+
+// specOfTrial is specOf with its failure as a diagnostic of the trial.
+func specOfTrial(e *experiment.Experiment, t *planner.Trial, job *api.Job) (string, hcl.Diagnostics) {
+	spec, err := specOf(job)
+	if err != nil {
+		return "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot hash the trial's job",
+			Detail:   fmt.Sprintf("Trial %s: %s.", t.ID, err),
+			Subject:  e.DefRange.Ptr(),
+		}}
+	}
+	return spec, nil
+}
+
+// specOf hashes a job compiled for attempt 0, without its spec meta and
+// with cpu shares left out: each task's TUNE_CPUS holds the cores it
+// asked for, which is what the shares were computed from.
+func specOf(job *api.Job) (string, error) {
+	raw, err := json.Marshal(job)
+	if err != nil {
+		return "", err
+	}
+	var norm api.Job
+	if err := json.Unmarshal(raw, &norm); err != nil {
+		return "", err
+	}
+	delete(norm.Meta, MetaSpec)
+	for _, tg := range norm.TaskGroups {
+		for _, task := range tg.Tasks {
+			if task.Resources != nil {
+				task.Resources.CPU = nil
+			}
+		}
+	}
+	raw, err = json.Marshal(&norm)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:16]), nil
+}
