@@ -3,7 +3,6 @@ package hcl
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,13 +32,9 @@ type Options struct {
 
 // LoadFile reads and decodes one experiment file.
 func LoadFile(filename string, opts Options) (*experiment.Experiment, hcl.Diagnostics) {
-	src, err := os.ReadFile(filename)
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read experiment file",
-			Detail:   err.Error(),
-		}}
+	src, d := ReadSource(filename, "experiment file")
+	if d != nil {
+		return nil, hcl.Diagnostics{d}
 	}
 	return Load(filename, src, opts)
 }
@@ -50,13 +45,7 @@ func Load(filename string, src []byte, opts Options) (*experiment.Experiment, hc
 	if parser == nil {
 		parser = hclparse.NewParser()
 	}
-	var file *hcl.File
-	var diags hcl.Diagnostics
-	if strings.HasSuffix(filename, ".json") {
-		file, diags = parser.ParseJSON(src, filename)
-	} else {
-		file, diags = parser.ParseHCL(src, filename)
-	}
+	file, diags := Parse(parser, src, filename)
 	if diags.HasErrors() {
 		clampRanges(diags, filename, src)
 		return nil, diags
@@ -255,18 +244,12 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		values[name] = conv
 	}
 	for _, path := range opts.VarFiles {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()})
+		src, rd := ReadSource(path, "variable file")
+		if rd != nil {
+			diags = append(diags, rd)
 			continue
 		}
-		var f *hcl.File
-		var d hcl.Diagnostics
-		if strings.HasSuffix(path, ".json") {
-			f, d = l.parser.ParseJSON(src, path)
-		} else {
-			f, d = l.parser.ParseHCL(src, path)
-		}
+		f, d := Parse(l.parser, src, path)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -332,7 +315,7 @@ func parseVarValue(name, raw string, typ cty.Type) (cty.Value, *hcl.Diagnostic) 
 	if typ == cty.String {
 		return cty.StringVal(raw), nil
 	}
-	expr, diags := hclsyntax.ParseExpression([]byte(raw), "-var "+name, hcl.InitialPos)
+	expr, diags := parseExpression([]byte(raw), "-var "+name)
 	if !diags.HasErrors() {
 		val, d := expr.Value(nil)
 		if !d.HasErrors() {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	tunehcl "github.com/nomad-tune/tune/hcl"
 )
 
 const fmtUsage = `
@@ -38,9 +39,9 @@ func runFmt(env *cliEnv, args []string) int {
 	status := exitOK
 	for _, p := range paths {
 		if p == "-" {
-			src, err := io.ReadAll(env.stdin)
-			if err != nil {
-				fmt.Fprintf(env.stderr, "tune fmt: reading standard input: %v\n", err)
+			src, d := tunehcl.ReadSourceFrom(env.stdin, "standard input", "standard input")
+			if d != nil {
+				printDiags(env.stderr, parser, hcl.Diagnostics{d})
 				return exitError
 			}
 			out, diags := formatSource(parser, src, "<stdin>")
@@ -74,9 +75,9 @@ func runFmt(env *cliEnv, args []string) int {
 }
 
 func formatFile(env *cliEnv, parser *hclparse.Parser, path string, check, list, write bool) int {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "tune fmt: %v\n", err)
+	src, d := tunehcl.ReadSource(path, "file")
+	if d != nil {
+		printDiags(env.stderr, parser, hcl.Diagnostics{d})
 		return exitError
 	}
 	out, diags := formatSource(parser, src, path)
@@ -108,7 +109,7 @@ func formatFile(env *cliEnv, parser *hclparse.Parser, path string, check, list, 
 // formatSource checks the syntax first: hclwrite would format a broken
 // file into a differently broken one.
 func formatSource(parser *hclparse.Parser, src []byte, name string) ([]byte, hcl.Diagnostics) {
-	if _, diags := parser.ParseHCL(src, name); diags.HasErrors() {
+	if _, diags := tunehcl.Parse(parser, src, name); diags.HasErrors() {
 		return nil, diags
 	}
 	return hclwrite.Format(src), nil
