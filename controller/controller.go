@@ -593,14 +593,14 @@ func (c *controller) updateBest(rec *results.TrialRecord) {
 }
 
 func (c *controller) better(a, b *results.TrialRecord) bool {
-	av, ok := number(a.LastResult[c.exp.Metric])
+	av, ok := results.MetricValue(a.LastResult, c.exp.Metric)
 	if !ok {
 		return false
 	}
 	if b == nil {
 		return true
 	}
-	bv, ok := number(b.LastResult[c.exp.Metric])
+	bv, ok := results.MetricValue(b.LastResult, c.exp.Metric)
 	if !ok {
 		return true
 	}

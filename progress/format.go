@@ -38,14 +38,10 @@ func formatDuration(d time.Duration) string {
 // digits, whole numbers as they are, and no exponent for values a person
 // reads better as an integer.
 func formatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case f == 0:
+	if text, ok := results.NonFinite(f); ok {
+		return text
+	}
+	if f == 0 {
 		return "0"
 	}
 	if math.Abs(f) < 1e15 && (f == math.Trunc(f) || math.Abs(f) >= 1e4) {

@@ -3,7 +3,6 @@ package results
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nomad-tune/tune/pyjson"
 )
 
 // Experiments lists the experiments under root: the folders that hold an
@@ -136,8 +137,8 @@ func readProgress(path string, rec *TrialRecord) {
 	if i := bytes.LastIndexByte(last, '\n'); i >= 0 {
 		last = last[i+1:]
 	}
-	var row map[string]any
-	if json.Unmarshal(last, &row) != nil {
+	var row pyjson.Object
+	if pyjson.Unmarshal(last, &row) != nil {
 		return
 	}
 	rec.Iterations = n
@@ -203,8 +204,9 @@ func readTrialsCSV(r io.Reader, skip map[string]bool) ([]*TrialRecord, error) {
 
 // Best is the finished trial whose last result has the best value of
 // metric: the lowest for mode "min" (or no mode), the highest for "max".
-// Trials without a finite numeric value of metric are skipped; of equal
-// values the lower index wins. It returns nil when no trial qualifies.
+// Trials without a value of metric (see MetricValue) are skipped; of
+// equal values the lower index wins. It returns nil when no trial
+// qualifies.
 func Best(records []*TrialRecord, metric, mode string) *TrialRecord {
 	if metric == "" {
 		return nil
@@ -215,8 +217,8 @@ func Best(records []*TrialRecord, metric, mode string) *TrialRecord {
 		if !r.Status.Finished() {
 			continue
 		}
-		v, ok := Number(r.LastResult[metric])
-		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+		v, ok := MetricValue(r.LastResult, metric)
+		if !ok {
 			continue
 		}
 		if best == nil || better(v, bestV, mode) || (v == bestV && r.Index < best.Index) {
@@ -224,6 +226,17 @@ func Best(records []*TrialRecord, metric, mode string) *TrialRecord {
 		}
 	}
 	return best
+}
+
+// MetricValue is the value of metric in a result, when it is a number
+// other than NaN: a trial that diverged to NaN is never the best, as in
+// Ray Tune. Infinities compare as numbers, as in Ray Tune.
+func MetricValue(row map[string]any, metric string) (float64, bool) {
+	v, ok := Number(row[metric])
+	if !ok || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
 }
 
 func better(a, b float64, mode string) bool {

@@ -1,6 +1,10 @@
 package results
 
-import "time"
+import (
+	"time"
+
+	"github.com/nomad-tune/tune/pyjson"
+)
 
 // Status is a trial's state, with Ray Tune's names so that tools reading
 // trials.csv find what they expect.
@@ -42,9 +46,11 @@ type TrialRecord struct {
 	Iterations int `json:"iterations"`
 	// LastResult is the last report of the last attempt, with the fields
 	// tune adds (training_iteration, time_total_s, timestamp, trial_id).
-	LastResult map[string]any `json:"last_result,omitempty"`
-	StartedAt  time.Time      `json:"started_at,omitzero"`
-	FinishedAt time.Time      `json:"finished_at,omitzero"`
+	// Its numbers may be NaN or infinite: the files hold them as
+	// Python's json module writes them.
+	LastResult pyjson.Object `json:"last_result,omitempty"`
+	StartedAt  time.Time     `json:"started_at,omitzero"`
+	FinishedAt time.Time     `json:"finished_at,omitzero"`
 }
 
 // Summary is the experiment-level state written to experiment.json.
@@ -60,7 +66,7 @@ type Summary struct {
 	Counts     map[Status]int `json:"counts"`
 	NumTrials  int            `json:"num_trials"`
 	BestTrial  string         `json:"best_trial,omitempty"`
-	BestResult map[string]any `json:"best_result,omitempty"`
+	BestResult pyjson.Object  `json:"best_result,omitempty"`
 	BestParams map[string]any `json:"best_params,omitempty"`
 	StartedAt  time.Time      `json:"started_at,omitzero"`
 	UpdatedAt  time.Time      `json:"updated_at,omitzero"`

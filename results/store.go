@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/pyjson"
 )
 
 // File names inside an experiment's folder and a trial's folder.
@@ -230,7 +231,7 @@ func readExperimentFile(dir string) (*experimentFile, error) {
 		return nil, err
 	}
 	var ef experimentFile
-	if err := json.Unmarshal(b, &ef); err != nil {
+	if err := pyjson.Unmarshal(b, &ef); err != nil {
 		return nil, fmt.Errorf("%s is not readable: %v", ExperimentFile, err)
 	}
 	return &ef, nil
@@ -242,7 +243,7 @@ func readTrialFile(path string) (*TrialRecord, error) {
 		return nil, err
 	}
 	var rec TrialRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
+	if err := pyjson.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
 	if rec.ID == "" {
@@ -419,13 +420,13 @@ func (s *Store) Report(rec *TrialRecord, metrics map[string]any, now time.Time) 
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var line bytes.Buffer
-	enc := json.NewEncoder(&line)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(row); err != nil {
+	// NaN and infinities are written as Python's json module writes
+	// them, the tokens it and pandas read back as floats.
+	line, err := pyjson.Marshal(row, "")
+	if err != nil {
 		return nil, fmt.Errorf("trial %s: the report cannot be written as JSON: %w", rec.ID, err)
 	}
-	if err := a.result.write(line.Bytes()); err != nil {
+	if err := a.result.write(append(line, '\n')); err != nil {
 		return nil, fmt.Errorf("trial %s: writing %s: %w", rec.ID, ResultFile, err)
 	}
 	if err := a.progress.write(a.progressRow(row)); err != nil {
@@ -495,7 +496,7 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 }
 
 func writeRecord(dir string, rec *TrialRecord) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
+	b, err := pyjson.Marshal(rec, "  ")
 	if err != nil {
 		return fmt.Errorf("trial %s: record: %w", rec.ID, err)
 	}
@@ -540,7 +541,7 @@ func (s *Store) WriteSummary(sum Summary) error {
 	if err := writeFileAtomic(filepath.Join(s.dir, TrialsCSVFile), s.summaryBuf, true); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(experimentFile{Summary: sum, TrialsHash: s.hash}, "", "  ")
+	b, err := pyjson.Marshal(experimentFile{Summary: sum, TrialsHash: s.hash}, "  ")
 	if err != nil {
 		return fmt.Errorf("results: summary: %w", err)
 	}

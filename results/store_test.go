@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/pyjson"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -164,7 +167,7 @@ func TestReportKeepsTheTrialsOwnFieldsAndCopiesMetrics(t *testing.T) {
 	assert.Equal(t, 1.5, row[FieldTimeTotal])
 	assert.Equal(t, 2.0, row[FieldAttempt])
 	assert.Equal(t, 1, rec.Iterations)
-	assert.Equal(t, row, rec.LastResult)
+	assert.Equal(t, pyjson.Object(row), rec.LastResult)
 	assert.NotContains(t, metrics, FieldTrialID, "the caller's map is not changed")
 
 	// A later row with a key the first did not have: result.json keeps it,
@@ -479,6 +482,11 @@ func TestBest(t *testing.T) {
 		rec(5, Terminated, nil),
 		rec(6, Terminated, map[string]any{"loss": int64(1), "acc": 3}),
 	}
+	diverged := []*TrialRecord{
+		rec(0, Terminated, map[string]any{"loss": math.NaN()}),
+		rec(1, Terminated, map[string]any{"loss": 0.9}),
+		rec(2, Terminated, map[string]any{"loss": math.Inf(1)}),
+	}
 	tests := []struct {
 		name, metric, mode string
 		records            []*TrialRecord
@@ -490,6 +498,9 @@ func TestBest(t *testing.T) {
 		{"a metric nobody reported gives none", "f1", "max", records, ""},
 		{"no metric gives none", "", "min", records, ""},
 		{"ties go to the lower index whatever the order", "loss", "min", []*TrialRecord{records[3], records[1]}, "1"},
+		{"a NaN is never the lowest", "loss", "min", diverged, "1"},
+		{"a NaN is never the highest; infinity is", "loss", "max", diverged, "2"},
+		{"a NaN alone gives none", "loss", "min", diverged[:1], ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/nomad-tune/tune/pyjson"
 )
 
 // visitLeaves calls fn for every value of m that is not itself an object,
@@ -50,7 +52,7 @@ func appendCell(b []byte, v any) []byte {
 		return append(b, v...)
 	}
 	// Lists and other values keep their JSON text in one cell.
-	j, err := json.Marshal(v)
+	j, err := pyjson.Marshal(v, "")
 	if err != nil {
 		return b
 	}
@@ -61,19 +63,29 @@ func appendCell(b []byte, v any) []byte {
 // 1700000000 rather than 1.7e+09; non-finite values get the spellings
 // pandas parses.
 func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "nan"...)
-	case math.IsInf(f, 1):
-		return append(b, "inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-inf"...)
+	if text, ok := NonFinite(f); ok {
+		return append(b, text...)
 	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
 	}
 	return strconv.AppendFloat(b, f, format, -1, 64)
+}
+
+// NonFinite spells NaN and the infinities as pandas and NumPy print them
+// and read them from CSV ("nan", "inf", "-inf"); ok is false for finite
+// numbers.
+func NonFinite(f float64) (text string, ok bool) {
+	switch {
+	case math.IsNaN(f):
+		return "nan", true
+	case math.IsInf(f, 1):
+		return "inf", true
+	case math.IsInf(f, -1):
+		return "-inf", true
+	}
+	return "", false
 }
 
 // cellString is appendCell for one-off uses.

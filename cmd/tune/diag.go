@@ -1,12 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/nomad-tune/tune/pyjson"
 )
 
 // printDiags renders diagnostics the way Terraform and Nomad do: severity,
@@ -70,7 +71,11 @@ func toJSONDiags(diags hcl.Diagnostics) []jsonDiag {
 }
 
 func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	// Python's tokens for NaN and infinities, as in the results files:
+	// encoding/json refuses them and would leave the output cut short.
+	// What is written here is tune's own records and diagnostics, which
+	// always encode.
+	if b, err := pyjson.Marshal(v, "  "); err == nil {
+		_, _ = w.Write(append(b, '\n'))
+	}
 }

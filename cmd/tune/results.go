@@ -318,11 +318,7 @@ func sortedRecords(records []*results.TrialRecord, sum *results.Summary, sortBy 
 }
 
 func metricValue(r *results.TrialRecord, metric string) (float64, bool) {
-	v, ok := results.Number(r.LastResult[metric])
-	if !ok || math.IsNaN(v) {
-		return 0, false
-	}
-	return v, true
+	return results.MetricValue(r.LastResult, metric)
 }
 
 func paramsText(params map[string]any, names []string) string {
@@ -342,6 +338,9 @@ func formatValue(v any) string {
 		return ""
 	}
 	if f, ok := results.Number(v); ok {
+		if text, ok := results.NonFinite(f); ok {
+			return text
+		}
 		if f == math.Trunc(f) && math.Abs(f) < 1e15 {
 			return strconv.FormatInt(int64(f), 10)
 		}

@@ -1,0 +1,85 @@
+//go:build unix
+
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shellExperiment is an experiment of samples trials of trial.sh, each
+// with a parameter x, minimising loss.
+func shellExperiment(name string, samples int) string {
+	return fmt.Sprintf(`experiment %q {
+  metric      = "loss"
+  mode        = "min"
+  num_samples = %d
+  space {
+    x = uniform(0, 1)
+  }
+  resources {
+    memory = 64
+  }
+  task "train" {
+    command = "sh"
+    args    = ["trial.sh"]
+  }
+}
+`, name, samples)
+}
+
+// trialIDs are the experiment's trial IDs by index: an ID starts with
+// its trial's index.
+func (w *workspace) trialIDs(t *testing.T, name string, n int) map[int]string {
+	t.Helper()
+	ids := map[int]string{}
+	for i := range n {
+		dirs, err := filepath.Glob(filepath.Join(w.results, name, fmt.Sprintf("%05d-*", i)))
+		require.NoError(t, err)
+		require.Len(t, dirs, 1)
+		ids[i] = filepath.Base(dirs[0])
+	}
+	return ids
+}
+
+func TestApplyRecordsNaNAndNeverPicksItAsBest(t *testing.T) {
+	w := newWorkspace(t)
+	// Trial 0 diverges after a good start, as Python's json.dumps writes
+	// it; trial 1 does worse than trial 0 once did, and is the best.
+	w.write(t, "trial.sh", `if [ "$TUNE_TRIAL_INDEX" = 0 ]; then
+  echo '@tune {"loss": 0.1}'
+  echo '@tune {"loss": NaN, "grad": Infinity}'
+else
+  echo '@tune {"loss": 0.5, "grad": -Infinity}'
+fi
+`)
+	w.write(t, "exp.hcl", shellExperiment("diverged", 2))
+	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.NotContains(t, r.stdout+r.stderr, "warning")
+	ids := w.trialIDs(t, "diverged", 2)
+	assert.Contains(t, r.stdout, "Best trial: "+ids[1]+" with loss=0.5")
+
+	b, err := os.ReadFile(filepath.Join(w.results, "diverged", ids[0], "result.json"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[1], `"loss":NaN`)
+	assert.Contains(t, lines[1], `"grad":Infinity`)
+
+	table := tune(t, "", "results", "diverged", "-results", w.results)
+	require.Equal(t, 0, table.code, table.stderr)
+	assert.Contains(t, table.stdout, "Best trial: "+ids[1]+" with loss=0.5")
+	assert.Regexp(t, ids[0]+`\s+TERMINATED.*\snan\s+inf\n`, table.stdout)
+	assert.Regexp(t, ids[1]+`\s+TERMINATED.*\s0.5\s+-inf\n`, table.stdout)
+	js := tune(t, "", "results", "diverged", "-results", w.results, "-json")
+	require.Equal(t, 0, js.code, js.stderr)
+	assert.Contains(t, js.stdout, `"loss": NaN`)
+	assert.Contains(t, js.stdout, `"best_trial": "`+ids[1]+`"`)
+}
