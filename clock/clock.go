@@ -82,8 +82,8 @@ type Manual struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []manualWaiter
-	// changed is closed, and replaced, whenever a waiter is added, so that
-	// WaitForWaiters wakes without polling.
+	// changed is closed, and replaced, whenever the waiters or the time
+	// change, so that WaitUntil wakes without polling.
 	changed chan struct{}
 }
 
@@ -134,6 +134,8 @@ func (c *Manual) Advance(d time.Duration) {
 		}
 	}
 	c.waiters = keep
+	close(c.changed)
+	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	sort.SliceStable(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
 	for _, w := range due {
@@ -148,32 +150,32 @@ func (c *Manual) Waiters() int {
 	return len(c.waiters)
 }
 
-// Next is how far the earliest pending After is from now, and false when
-// none is pending.
-func (c *Manual) Next() (time.Duration, bool) {
+// Pending is how far each pending After is from now, soonest first.
+func (c *Manual) Pending() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.waiters) == 0 {
-		return 0, false
-	}
-	first := c.waiters[0].at
-	for _, w := range c.waiters[1:] {
-		if w.at.Before(first) {
-			first = w.at
-		}
-	}
-	return first.Sub(c.now), true
+	return c.pendingLocked()
 }
 
-// WaitForWaiters blocks until at least n Afters are pending, or ctx ends
-// (then it returns ctx's error). Tests call it before Advance so that the
-// advance reaches the wait it means to end.
-func (c *Manual) WaitForWaiters(ctx context.Context, n int) error {
+func (c *Manual) pendingLocked() []time.Duration {
+	out := make([]time.Duration, len(c.waiters))
+	for i, w := range c.waiters {
+		out[i] = w.at.Sub(c.now)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// WaitUntil blocks until cond holds for the pending Afters (as Pending
+// gives them), or ctx ends (then it returns ctx's error). cond is called
+// again each time an After is added or the clock is advanced. Tests call it before Advance so that
+// the advance reaches the waits it is meant for.
+func (c *Manual) WaitUntil(ctx context.Context, cond func(pending []time.Duration) bool) error {
 	for {
 		c.mu.Lock()
-		pending, changed := len(c.waiters), c.changed
+		pending, changed := c.pendingLocked(), c.changed
 		c.mu.Unlock()
-		if pending >= n {
+		if cond(pending) {
 			return nil
 		}
 		select {
@@ -182,4 +184,9 @@ func (c *Manual) WaitForWaiters(ctx context.Context, n int) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// WaitForWaiters blocks until at least n Afters are pending, or ctx ends.
+func (c *Manual) WaitForWaiters(ctx context.Context, n int) error {
+	return c.WaitUntil(ctx, func(pending []time.Duration) bool { return len(pending) >= n })
 }

@@ -38,10 +38,7 @@ func TestManual(t *testing.T) {
 		c.Advance(5 * time.Second)
 		assert.Equal(t, start.Add(5*time.Second), <-a)
 		assert.Equal(t, start.Add(5*time.Second), <-b)
-		assert.Equal(t, 1, c.Waiters())
-		next, ok := c.Next()
-		require.True(t, ok)
-		assert.Equal(t, time.Hour-5*time.Second, next)
+		assert.Equal(t, []time.Duration{time.Hour - 5*time.Second}, c.Pending())
 		select {
 		case <-later:
 			t.Fatal("a later After fired")
@@ -49,9 +46,13 @@ func TestManual(t *testing.T) {
 		}
 	})
 
-	t.Run("Next says when nothing is pending", func(t *testing.T) {
-		_, ok := NewManual(start).Next()
-		assert.False(t, ok)
+	t.Run("Pending lists the waits soonest first", func(t *testing.T) {
+		c := NewManual(start)
+		assert.Empty(t, c.Pending())
+		c.After(time.Hour)
+		c.After(time.Second)
+		assert.Equal(t, []time.Duration{time.Second, time.Hour}, c.Pending())
+		assert.Equal(t, 2, c.Waiters())
 	})
 
 	t.Run("WaitForWaiters returns once another goroutine waits on the clock", func(t *testing.T) {
@@ -63,6 +64,16 @@ func TestManual(t *testing.T) {
 		require.NoError(t, c.WaitForWaiters(ctx, 1))
 		c.Advance(time.Second)
 		assert.Equal(t, start.Add(time.Second), <-done)
+	})
+
+	t.Run("WaitUntil returns once the pending waits are as asked", func(t *testing.T) {
+		c := NewManual(start)
+		c.After(time.Hour)
+		go c.After(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(t, c.WaitUntil(ctx, func(p []time.Duration) bool { return len(p) > 0 && p[0] == time.Second }))
+		assert.Equal(t, []time.Duration{time.Second, time.Hour}, c.Pending())
 	})
 
 	t.Run("WaitForWaiters gives up when its context ends", func(t *testing.T) {

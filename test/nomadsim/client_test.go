@@ -92,24 +92,27 @@ func TestTasks(t *testing.T) {
 	})
 
 	t.Run("a task that succeeds completes without restarting", func(t *testing.T) {
-		_, c := startSim(t, Options{TimeScale: 1000})
+		_, c, clk := startManual(t, Options{})
 		_, _, err := c.Jobs().Register(mockJob("ok", 1, map[string]any{"run_for": "10s"}), nil)
 		require.NoError(t, err)
+		advance(t, clk, 1, 10*time.Second)
 		eventually(t, jobDead(t, c, "ok"), "job dead")
 		a := jobAllocs(t, c, "ok")[0]
 		assert.Equal(t, "complete", a.ClientStatus)
 		assert.Equal(t, "All tasks have completed", a.ClientDescription)
 		ts := a.TaskStates["work"]
 		assert.Equal(t, []string{"Received", "Task Setup", "Started", "Terminated"}, eventTypes(ts))
-		assert.InDelta(t, 10*time.Second, ts.FinishedAt.Sub(ts.StartedAt), float64(2*time.Second), "run_for is simulated time")
+		assert.Equal(t, 10*time.Second, ts.FinishedAt.Sub(ts.StartedAt), "run_for is simulated time")
 	})
 
 	t.Run("max_run_duration ends the allocation as complete", func(t *testing.T) {
-		_, c := startSim(t, Options{TimeScale: 6000})
+		_, c, clk := startManual(t, Options{})
 		job := mockJob("timeout", 1, map[string]any{"run_for": "10h"})
 		job.TaskGroups[0].MaxRunDuration = new(10 * time.Minute)
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		// The allocation's deadline and the task's run_for.
+		advance(t, clk, 2, 10*time.Minute)
 		eventually(t, jobDead(t, c, "timeout"), "job dead")
 		a := jobAllocs(t, c, "timeout")[0]
 		assert.Equal(t, "complete", a.ClientStatus)
@@ -117,7 +120,7 @@ func TestTasks(t *testing.T) {
 		ts := a.TaskStates["work"]
 		assert.Equal(t, "allocation exceeded max_run_duration", lastEvent(ts, "Killing").DisplayMessage)
 		assert.False(t, ts.Failed)
-		assert.InDelta(t, 10*time.Minute, ts.FinishedAt.Sub(time.Unix(0, a.CreateTime)), float64(30*time.Second))
+		assert.Equal(t, 10*time.Minute, ts.FinishedAt.Sub(time.Unix(0, a.CreateTime)))
 	})
 
 	t.Run("an unrecoverable start error fails the task at once", func(t *testing.T) {
@@ -160,7 +163,7 @@ func TestTasks(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	t.Run("a prestart task finishes before the main task starts and a sidecar is killed when main ends", func(t *testing.T) {
-		_, c := startSim(t, Options{TimeScale: 1000})
+		_, c, clk := startManual(t, Options{})
 		job := mockJob("life", 1, map[string]any{"run_for": "5s"})
 		tg := job.TaskGroups[0]
 		init := api.NewTask("init", "mock_driver")
@@ -173,16 +176,19 @@ func TestLifecycle(t *testing.T) {
 		tg.AddTask(side)
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		advance(t, clk, 2, 3*time.Second) // the prestart tasks run
+		advance(t, clk, 2, 5*time.Second) // then the main task, beside the sidecar
 		eventually(t, jobDead(t, c, "life"), "job dead")
 		a := jobAllocs(t, c, "life")[0]
 		assert.Equal(t, "complete", a.ClientStatus)
 		main, pre, car := a.TaskStates["work"], a.TaskStates["init"], a.TaskStates["side"]
 		assert.False(t, main.StartedAt.Before(pre.FinishedAt), "main starts after the prestart task ends")
+		assert.Equal(t, 5*time.Second, main.FinishedAt.Sub(main.StartedAt))
 		assert.Equal(t, []string{"Received", "Task Setup", "Started", "Main Tasks Dead", "Killing", "Terminated", "Killed"}, eventTypes(car))
 	})
 
 	t.Run("a failing task kills its siblings", func(t *testing.T) {
-		_, c := startSim(t, Options{TimeScale: 1000})
+		_, c, clk := startManual(t, Options{})
 		job := mockJob("sib", 1, map[string]any{"run_for": "1h"})
 		bad := api.NewTask("bad", "mock_driver")
 		bad.Config = map[string]any{"run_for": "1s", "exit_code": 2}
@@ -191,6 +197,7 @@ func TestLifecycle(t *testing.T) {
 		job.TaskGroups[0].ReschedulePolicy = &api.ReschedulePolicy{Attempts: new(0), Unlimited: new(false)}
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		advance(t, clk, 2, time.Second)
 		eventually(t, jobDead(t, c, "sib"), "job dead")
 		a := jobAllocs(t, c, "sib")[0]
 		assert.Equal(t, "failed", a.ClientStatus)
@@ -201,7 +208,7 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("a dead leader kills the other tasks", func(t *testing.T) {
-		_, c := startSim(t, Options{TimeScale: 1000})
+		_, c, clk := startManual(t, Options{})
 		job := mockJob("lead", 1, map[string]any{"run_for": "1s"})
 		job.TaskGroups[0].Tasks[0].Leader = true
 		follower := api.NewTask("follower", "mock_driver")
@@ -209,6 +216,7 @@ func TestLifecycle(t *testing.T) {
 		job.TaskGroups[0].AddTask(follower)
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		advance(t, clk, 2, time.Second)
 		eventually(t, jobDead(t, c, "lead"), "job dead")
 		a := jobAllocs(t, c, "lead")[0]
 		assert.Equal(t, "complete", a.ClientStatus)

@@ -179,6 +179,11 @@ func (mockDriver) start(t *taskStart) (taskHandle, error) {
 		return nil, &startError{err: errors.New(c.startError), recoverable: c.startRecoverable}
 	}
 	h := &mockHandle{clock: t.clock, cfg: c, done: make(chan *exitResult, 1), killCh: make(chan struct{})}
+	// The first output is in the log before the task counts as started:
+	// Nomad leaves the order open, and this one spares every reader that
+	// saw "Started" a race with the task's first write.
+	io.WriteString(t.stdout, c.stdout)
+	io.WriteString(t.stderr, c.stderr)
 	go h.run(t.stdout, t.stderr)
 	return h, nil
 }
@@ -206,9 +211,9 @@ func (h *mockHandle) kill(string, time.Duration) {
 	})
 }
 
-// run is the mock driver's runCommand: write the output (once, then
-// repeatedly), wait run_for, then wait for the output to finish, and exit
-// with the configured code; a kill ends it early.
+// run is the mock driver's runCommand after the first output: repeat the
+// output, wait run_for, then wait for the output to finish, and exit with
+// the configured code; a kill ends it early.
 func (h *mockHandle) run(stdout, stderr io.Writer) {
 	c := h.cfg
 	var wg sync.WaitGroup
@@ -217,7 +222,6 @@ func (h *mockHandle) run(stdout, stderr io.Writer) {
 		if s == "" {
 			return
 		}
-		io.WriteString(w, s)
 		for i := 0; i < repeat; i++ {
 			select {
 			case <-h.killCh:

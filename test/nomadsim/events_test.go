@@ -16,7 +16,7 @@ import (
 func collect(t *testing.T, ch <-chan *api.Events, done func(api.Event) bool) []api.Event {
 	t.Helper()
 	var out []api.Event
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(waitLimit)
 	for {
 		select {
 		case evs, ok := <-ch:
@@ -157,7 +157,7 @@ func TestEventStream(t *testing.T) {
 					continue
 				}
 				last = evs.Index
-			case <-time.After(5 * time.Second):
+			case <-time.After(waitLimit):
 				t.Fatal("the stream was not cut")
 			}
 		}

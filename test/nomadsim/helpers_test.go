@@ -7,7 +7,14 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/clock"
 )
+
+// waitLimit bounds every wait of these tests for something to happen. It
+// only matters when the awaited thing never happens: simulated time moves
+// on a manual clock or on a scaled one, never against this limit.
+const waitLimit = time.Minute
 
 // startSim serves a simulated cluster for one test and returns a real
 // api client pointed at it.
@@ -41,17 +48,39 @@ func mockJob(id string, count int, config map[string]any) *api.Job {
 	return job
 }
 
+// startManual serves a simulated cluster whose time moves only when the
+// test advances it, so that durations the API reports are exact.
+func startManual(t *testing.T, opts Options) (*Server, *api.Client, *clock.Manual) {
+	t.Helper()
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	opts.Clock = clk
+	srv, c := startSim(t, opts)
+	return srv, c, clk
+}
+
+// advance waits until at least n waits are pending on clk, the soonest
+// due in d, then moves the clock d on: the advance then reaches the waits
+// the test means it for, and ends the soonest.
+func advance(t *testing.T, clk *clock.Manual, n int, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	err := clk.WaitUntil(ctx, func(pending []time.Duration) bool { return len(pending) >= n && pending[0] == d })
+	require.NoError(t, err, "waiting for %d waits on the clock, the soonest in %s; pending: %v", n, d, clk.Pending())
+	clk.Advance(d)
+}
+
 func waitIdle(t *testing.T, s *Server) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	require.NoError(t, s.WaitIdle(ctx))
 }
 
-// eventually polls cond for up to ten seconds.
+// eventually polls cond until it holds, failing after waitLimit.
 func eventually(t *testing.T, cond func() bool, msg string, args ...any) {
 	t.Helper()
-	require.Eventuallyf(t, cond, 10*time.Second, 5*time.Millisecond, msg, args...)
+	require.Eventuallyf(t, cond, waitLimit, 5*time.Millisecond, msg, args...)
 }
 
 // jobAllocs lists a job's allocations through the API.

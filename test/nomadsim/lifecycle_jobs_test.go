@@ -3,10 +3,13 @@ package nomadsim
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/clock"
 )
 
 func TestJobAttempts(t *testing.T) {
@@ -124,7 +127,8 @@ func TestUnsupported(t *testing.T) {
 
 func TestHandler(t *testing.T) {
 	t.Run("a Sim served by httptest streams logs through its own address", func(t *testing.T) {
-		sim, err := New(Options{TimeScale: 1000, Seed: 1})
+		// The task runs as long as the test: its clock never moves.
+		sim, err := New(Options{Clock: clock.NewManual(time.Unix(0, 0)), Seed: 1})
 		require.NoError(t, err)
 		defer sim.Close()
 		hs := httptest.NewServer(sim.Handler())

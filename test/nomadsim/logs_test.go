@@ -42,7 +42,7 @@ func TestLogs(t *testing.T) {
 		frames, errs := c.AllocFS().Logs(a, true, "work", "stdout", "start", 0, cancel, nil)
 		var got strings.Builder
 		var last *api.StreamFrame
-		deadline := time.After(10 * time.Second)
+		deadline := time.After(waitLimit)
 		for got.String() != strings.Repeat("tick\n", 5) {
 			select {
 			case f := <-frames:
@@ -67,14 +67,14 @@ func TestLogs(t *testing.T) {
 	})
 
 	t.Run("a log read without follow ends at the end of the log", func(t *testing.T) {
-		srv, c := startSim(t, Options{TimeScale: 1000})
+		srv, c, _ := startManual(t, Options{})
 		a := runningAlloc(t, srv, c, mockJob("once", 1, map[string]any{"stdout_string": "hello\n", "stderr_string": "oops\n", "run_for": "1h"}))
 		assert.Equal(t, "hello\n", readLogs(t, c, a, "work", "stdout", false))
 		assert.Equal(t, "oops\n", readLogs(t, c, a, "work", "stderr", false))
 	})
 
 	t.Run("plain and origin end return the raw tail", func(t *testing.T) {
-		srv, c := startSim(t, Options{TimeScale: 1000})
+		srv, c, _ := startManual(t, Options{})
 		a := runningAlloc(t, srv, c, mockJob("tail", 1, map[string]any{"stdout_string": "0123456789", "run_for": "1h"}))
 		resp, err := http.Get(srv.URL() + "/v1/client/fs/logs/" + a.ID + "?task=work&type=stdout&plain=true&origin=end&offset=4")
 		require.NoError(t, err)
@@ -92,7 +92,7 @@ func TestLogs(t *testing.T) {
 	})
 
 	t.Run("logs of unknown allocations, tasks and unstarted tasks are errors", func(t *testing.T) {
-		srv, c := startSim(t, Options{TimeScale: 1000})
+		srv, c, _ := startManual(t, Options{})
 		a := runningAlloc(t, srv, c, mockJob("errs", 1, longRunning))
 		get := func(path string) (int, string) {
 			resp, err := http.Get(srv.URL() + path)
@@ -129,19 +129,36 @@ func TestLogs(t *testing.T) {
 
 func TestBlockingQueries(t *testing.T) {
 	t.Run("a blocking query on a job's allocations returns when they change", func(t *testing.T) {
-		srv, c := startSim(t, Options{TimeScale: 100})
+		srv, c, clk := startManual(t, Options{})
 		_, _, err := c.Jobs().Register(mockJob("block", 1, map[string]any{"run_for": "2s"}), nil)
 		require.NoError(t, err)
 		waitIdle(t, srv)
+		eventually(t, func() bool { return allDone(jobAllocs(t, c, "block"), "running") }, "running")
 		_, meta, err := c.Jobs().Allocations("block", false, nil)
 		require.NoError(t, err)
 		assert.True(t, meta.KnownLeader)
-		start := time.Now()
-		allocs, meta2, err := c.Jobs().Allocations("block", false, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 5 * time.Second})
-		require.NoError(t, err)
-		assert.Greater(t, meta2.LastIndex, meta.LastIndex)
-		assert.Less(t, time.Since(start), 4*time.Second)
-		assert.NotEmpty(t, allocs)
+		type answer struct {
+			allocs []*api.AllocationListStub
+			meta   *api.QueryMeta
+			err    error
+		}
+		answered := make(chan answer, 1)
+		go func() {
+			// A wait far longer than the test waits: an answer can only
+			// come from the change.
+			allocs, meta, err := c.Jobs().Allocations("block", false, &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: 10 * time.Minute})
+			answered <- answer{allocs, meta, err}
+		}()
+		advance(t, clk, 1, 2*time.Second)
+		select {
+		case got := <-answered:
+			require.NoError(t, got.err)
+			assert.Greater(t, got.meta.LastIndex, meta.LastIndex)
+			require.Len(t, got.allocs, 1)
+			assert.Equal(t, "complete", got.allocs[0].ClientStatus)
+		case <-time.After(waitLimit):
+			t.Fatal("the blocking query did not return when the allocation completed")
+		}
 	})
 
 	t.Run("a blocking query with nothing changing returns after its wait with the same index", func(t *testing.T) {
@@ -167,10 +184,21 @@ func TestBlockingQueries(t *testing.T) {
 		_, _, err := c.Jobs().Register(mockJob("a", 1, longRunning), nil)
 		require.NoError(t, err)
 		waitIdle(t, srv)
-		start := time.Now()
-		_, meta, err := c.Jobs().List(&api.QueryOptions{WaitIndex: 1, WaitTime: 5 * time.Second})
-		require.NoError(t, err)
-		assert.Greater(t, meta.LastIndex, uint64(1))
-		assert.Less(t, time.Since(start), time.Second)
+		answered := make(chan error, 1)
+		var meta *api.QueryMeta
+		go func() {
+			// A wait far longer than the test waits: an answer can only
+			// come from the index being old.
+			_, m, err := c.Jobs().List(&api.QueryOptions{WaitIndex: 1, WaitTime: 10 * time.Minute})
+			meta = m
+			answered <- err
+		}()
+		select {
+		case err := <-answered:
+			require.NoError(t, err)
+			assert.Greater(t, meta.LastIndex, uint64(1))
+		case <-time.After(waitLimit):
+			t.Fatal("a list query from an old index blocked")
+		}
 	})
 }
