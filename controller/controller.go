@@ -424,7 +424,7 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	if err != nil {
 		c.log.Debug("trial did not start", "trial", rec.ID, "error", err)
 		c.ended(r, driver.Event{Kind: driver.EventExited, TrialID: rec.ID, Attempt: attempt, Time: now, Failed: true, ExitCode: -1,
-			Message: "could not start: " + err.Error()})
+			Message: "could not start: " + err.Error(), CannotRun: driver.IsCannotRun(err)})
 		return true
 	}
 	if d := c.exp.Stop.TrialTimeout; d > 0 {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
@@ -26,6 +27,11 @@ const (
 	endFailFast
 )
 
+// errorTailLines is how many of the last lines of a failed attempt's stderr
+// its error ends with: enough for a traceback's last line and what led to
+// it, short enough for one line of progress.
+const errorTailLines = 3
+
 // attemptEnd is what decideEnd needs to know of an attempt that ended.
 type attemptEnd struct {
 	Event driver.Event
@@ -37,6 +43,10 @@ type attemptEnd struct {
 	Success    bool
 	// Failures is how many attempts of the trial failed before this one.
 	Failures int
+	// StderrTail are the last lines the attempt wrote to stderr, cleaned
+	// for a terminal: a failure's error ends with them, since they
+	// usually say why (a traceback's last line).
+	StderrTail []string
 }
 
 // endDecision is what becomes of a trial when an attempt ends.
@@ -77,26 +87,63 @@ func decideEnd(in attemptEnd, policy experiment.Failure) endDecision {
 		// this attempt counts for nothing.
 		return endDecision{Status: results.Pending, Uncounted: true, StopReason: in.StopReason, Kind: TrialStopped, Message: in.StopReason}
 	case ev.Failed:
-		d := endDecision{Failed: true, Error: ev.Message, Kind: TrialFailed}
+		errText := ev.Message
+		if tail := shortTail(in.StderrTail); tail != "" {
+			errText += ": " + tail
+		}
+		d := endDecision{Failed: true, Error: errText, Kind: TrialFailed}
 		failures := in.Failures + 1
 		max := policy.MaxFailures
+		cannotRun := cannotRun(ev)
 		switch {
 		case policy.FailFast:
 			d.Status, d.Next = results.Error, endFailFast
-			d.Message = ev.Message + "; fail_fast stops the experiment"
+			d.Message = errText + "; fail_fast stops the experiment"
+		case cannotRun != "":
+			d.Status = results.Error
+			d.Message = errText + "; not retried: " + cannotRun
 		case max < 0 || failures <= max:
 			d.Status, d.Next = results.Pending, endRetry
-			d.Message = fmt.Sprintf("%s; retrying (%d of %s)", ev.Message, failures, retryCount(max))
+			d.Message = fmt.Sprintf("%s; retrying (%d of %s)", errText, failures, retryCount(max))
 		default:
-			d.Status, d.Message = results.Error, ev.Message
+			d.Status, d.Message = results.Error, errText
 			if max > 0 {
-				d.Message = fmt.Sprintf("%s; no retries left (max_failures = %d)", ev.Message, max)
+				d.Message = fmt.Sprintf("%s; no retries left (max_failures = %d)", errText, max)
 			}
 		}
 		return d
 	default:
 		return endDecision{Status: results.Terminated, Kind: TrialFinished}
 	}
+}
+
+// errorTailMax bounds, in runes, the stderr an error ends with.
+const errorTailMax = 240
+
+// shortTail joins the last lines of stderr into one short line, keeping
+// the end: a traceback's last line says the most.
+func shortTail(lines []string) string {
+	s := strings.Join(lines, " | ")
+	if r := []rune(s); len(r) > errorTailMax {
+		s = "…" + string(r[len(r)-errorTailMax+1:])
+	}
+	return s
+}
+
+// cannotRun says why a failed attempt's command could not run at all, so
+// that retrying it is pointless: the driver could not execute it, or it
+// exited with the status a shell gives a command it cannot execute (126)
+// or find (127). "" for any other failure.
+func cannotRun(ev driver.Event) string {
+	switch {
+	case ev.CannotRun:
+		return "the command cannot be executed"
+	case ev.ExitCode == 126:
+		return "exit status 126 means a command could not be executed"
+	case ev.ExitCode == 127:
+		return "exit status 127 means a command was not found"
+	}
+	return ""
 }
 
 func retryCount(max int) string {
@@ -117,8 +164,11 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	if rec.FinishedAt.IsZero() {
 		rec.FinishedAt = c.clock.Now()
 	}
-	d := decideEnd(attemptEnd{Event: ev, Stopping: r.stopping, StopReason: r.stopReason, Success: r.success, Failures: rec.Failures},
-		c.exp.Failure)
+	in := attemptEnd{Event: ev, Stopping: r.stopping, StopReason: r.stopReason, Success: r.success, Failures: rec.Failures}
+	if ev.Failed && !r.stopping {
+		in.StderrTail = c.opts.Store.StderrTail(rec, errorTailLines)
+	}
+	d := decideEnd(in, c.exp.Failure)
 	c.setStatus(rec, d.Status)
 	if d.Uncounted {
 		rec.Attempts--
@@ -129,6 +179,7 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	if d.Failed {
 		rec.Failures++
 		rec.Error = d.Error
+		rec.ExitCode = max(ev.ExitCode, 0)
 	}
 	if d.StopReason != "" {
 		rec.StopReason = d.StopReason

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,6 +62,42 @@ func TestDecideEnd(t *testing.T) {
 			policy: experiment.Failure{MaxFailures: 3, FailFast: true},
 			want: endDecision{Status: results.Error, Failed: true, Error: "exited with status 1", Kind: TrialFailed,
 				Message: "exited with status 1; fail_fast stops the experiment", Next: endFailFast},
+		},
+		{
+			name:   "a failure's error ends with the last lines of its stderr",
+			in:     attemptEnd{Event: failed, StderrTail: []string{"Traceback (most recent call last):", "ValueError: bad lr"}},
+			policy: retryTwice,
+			want: endDecision{Status: results.Pending, Failed: true, Kind: TrialFailed, Next: endRetry,
+				Error:   "exited with status 1: Traceback (most recent call last): | ValueError: bad lr",
+				Message: "exited with status 1: Traceback (most recent call last): | ValueError: bad lr; retrying (1 of 2)"},
+		},
+		{
+			name: "a long stderr tail keeps its end",
+			in:   attemptEnd{Event: failed, StderrTail: []string{strings.Repeat("x", 300), "the cause"}},
+			want: endDecision{Status: results.Error, Failed: true, Kind: TrialFailed,
+				Error:   "exited with status 1: …" + strings.Repeat("x", errorTailMax-len(" | the cause")-1) + " | the cause",
+				Message: "exited with status 1: …" + strings.Repeat("x", errorTailMax-len(" | the cause")-1) + " | the cause"},
+		},
+		{
+			name:   "a command the driver could not execute is not retried",
+			in:     attemptEnd{Event: driver.Event{Failed: true, CannotRun: true, ExitCode: -1, Message: "could not start: no such file"}},
+			policy: retryTwice,
+			want: endDecision{Status: results.Error, Failed: true, Kind: TrialFailed, Error: "could not start: no such file",
+				Message: "could not start: no such file; not retried: the command cannot be executed"},
+		},
+		{
+			name:   "exit status 127 is a command not found and is not retried",
+			in:     attemptEnd{Event: driver.Event{Failed: true, ExitCode: 127, Message: "exited with status 127"}, StderrTail: []string{"sh: python4: not found"}},
+			policy: experiment.Failure{MaxFailures: -1},
+			want: endDecision{Status: results.Error, Failed: true, Kind: TrialFailed, Error: "exited with status 127: sh: python4: not found",
+				Message: "exited with status 127: sh: python4: not found; not retried: exit status 127 means a command was not found"},
+		},
+		{
+			name:   "exit status 126 is a command that cannot execute and is not retried",
+			in:     attemptEnd{Event: driver.Event{Failed: true, ExitCode: 126, Message: "exited with status 126"}},
+			policy: retryTwice,
+			want: endDecision{Status: results.Error, Failed: true, Kind: TrialFailed, Error: "exited with status 126",
+				Message: "exited with status 126; not retried: exit status 126 means a command could not be executed"},
 		},
 		{
 			name: "a stop rule terminates the trial with its reason",

@@ -10,6 +10,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/nomad-tune/tune/experiment"
@@ -166,8 +167,27 @@ type Event struct {
 	// back: nothing of it ran, it is no failure of the trial, and the
 	// controller queues it again after a backoff.
 	Unplaced bool
+	// CannotRun says, with Failed, that the attempt's command could not be
+	// executed at all (not found, not executable): every attempt would
+	// fail the same way, so the controller does not retry it.
+	CannotRun bool
 	// Message explains a warning, a failure or a stop.
 	Message string
+}
+
+// CannotRunError is a Start error, or the cause of a failed attempt, that
+// says the attempt's command could not be executed at all (not found, not
+// executable). Every attempt would fail the same way, so the controller
+// does not retry it.
+type CannotRunError struct{ Err error }
+
+func (e *CannotRunError) Error() string { return e.Err.Error() }
+func (e *CannotRunError) Unwrap() error { return e.Err }
+
+// IsCannotRun reports whether err says a command could not be executed.
+func IsCannotRun(err error) bool {
+	var c *CannotRunError
+	return errors.As(err, &c)
 }
 
 // ReportPrefix starts a line that reports metrics: "@tune {...}".

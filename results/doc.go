@@ -10,6 +10,7 @@
 //	<root>/<experiment>/<trial_id>/result.json   JSON lines, one per report
 //	<root>/<experiment>/<trial_id>/progress.csv
 //	<root>/<experiment>/<trial_id>/stdout.log, stderr.log
+//	<root>/<experiment>/<trial_id>/error.txt    why the last failed attempt failed
 //
 // Whole files are replaced atomically (a temporary file in the same
 // folder, fsync, rename); files that grow line by line get each line in

@@ -2,6 +2,7 @@ package results
 
 import (
 	"errors"
+	"io"
 	"os"
 	"sync"
 )
@@ -73,6 +74,8 @@ type logWriter struct {
 	// err is the first write error: WriteLine has no way to return it, so
 	// EndAttempt does.
 	err error
+	// tail keeps the last lines, when the Store wants them (stderr).
+	tail *tail
 }
 
 func newLog(path, header string, ready func() error) *logWriter {
@@ -86,6 +89,9 @@ func (w *logWriter) WriteLine(line string) {
 	defer w.mu.Unlock()
 	if w.closed {
 		return
+	}
+	if w.tail != nil {
+		w.tail.add(line)
 	}
 	if w.f == nil {
 		err := w.ready()
@@ -127,4 +133,25 @@ func (w *logWriter) close() error {
 	err := errors.Join(w.err, w.f.Close())
 	w.f = nil
 	return err
+}
+
+// lastLines are up to n of the last non-empty lines written, cleaned for a
+// terminal; nil when the log keeps none.
+func (w *logWriter) lastLines(n int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.tail == nil {
+		return nil
+	}
+	return w.tail.last(n)
+}
+
+// readNoFollow reads a whole file, refusing a symbolic link.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }

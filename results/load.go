@@ -102,6 +102,18 @@ func Load(root, name string) (*Summary, []*TrialRecord, error) {
 		records = append(records, r)
 	}
 	sort.SliceStable(records, func(i, j int) bool { return records[i].Index < records[j].Index })
+	if ef.Status == "running" {
+		if held, _ := Holder(root, name); !held {
+			// The tune that ran it was killed: nothing runs, and the
+			// trials it ran wait for a resume, as Open will see them.
+			ef.Status = Interrupted
+			for _, r := range records {
+				if r.Status == Running {
+					r.Status = Pending
+				}
+			}
+		}
+	}
 	return &ef.Summary, records, nil
 }
 

@@ -46,3 +46,19 @@ func writePID(f *os.File) {
 }
 
 func lockPath(dir string) string { return filepath.Join(dir, lockName) }
+
+// Holder says whether a tune process holds the folder of experiment name
+// under root now, and the pid the lock file names: the holder's, or the
+// last holder's when none holds it. A summary that says "running" while
+// nobody holds the folder was left by a tune that was killed. Where the
+// system cannot tell, held is true.
+func Holder(root, name string) (held bool, pid int) {
+	if checkName("experiment name", name) != nil {
+		return false, 0
+	}
+	path := lockPath(filepath.Join(root, name))
+	if b, err := readNoFollow(path); err == nil {
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	return lockHeld(path), pid
+}

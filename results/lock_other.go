@@ -22,3 +22,6 @@ func acquireLock(dir string) (*folderLock, error) {
 }
 
 func (l *folderLock) release() error { return l.f.Close() }
+
+// lockHeld cannot tell without a lock: it says held.
+func lockHeld(string) bool { return true }

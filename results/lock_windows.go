@@ -40,3 +40,19 @@ func (l *folderLock) release() error {
 	_ = windows.UnlockFileEx(windows.Handle(l.f.Fd()), 0, 1, 0, ol)
 	return l.f.Close()
 }
+
+// lockHeld probes the lock with a lock it drops at once.
+func lockHeld(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	ol := &windows.Overlapped{OffsetHigh: lockOffsetHigh}
+	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if err != nil {
+		return errors.Is(err, windows.ERROR_LOCK_VIOLATION)
+	}
+	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
+	return false
+}

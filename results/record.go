@@ -26,6 +26,10 @@ const (
 // resumed experiment does not run it again.
 func (s Status) Finished() bool { return s == Terminated || s == Error }
 
+// Interrupted is the status Load gives an experiment whose summary says it
+// is running when no tune process holds its folder any more.
+const Interrupted = "interrupted"
+
 // TrialRecord is what is known of one trial; it is persisted in the
 // trial's folder (trial.json) whenever an attempt ends, so a resumed
 // experiment knows which trials are done.
@@ -37,8 +41,12 @@ type TrialRecord struct {
 	// Attempts counts attempts started; Failures the ones that failed.
 	Attempts int `json:"attempts"`
 	Failures int `json:"failures"`
-	// Error is the last failure's message.
+	// Error is the last failure's message, ending with the last lines of
+	// its stderr.
 	Error string `json:"error,omitempty"`
+	// ExitCode is the exit status of the last failed attempt, 0 when it
+	// did not exit by itself (it could not start, or a signal ended it).
+	ExitCode int `json:"exit_code,omitempty"`
 	// StopReason says why a stop rule ended the trial early
 	// ("loss <= 0.01", "trial_timeout 10m", "time_budget", "stopped").
 	StopReason string `json:"stop_reason,omitempty"`
@@ -61,8 +69,12 @@ type Summary struct {
 	Mode   string `json:"mode,omitempty"`
 	Seed   uint64 `json:"seed"`
 	// Status is "running", "finished", "stopped" (interrupted or out of
-	// time budget; resumable) or "failed" (fail_fast).
-	Status     string         `json:"status"`
+	// time budget; resumable) or "failed" (fail_fast). Load makes it
+	// "interrupted" when it says running but no tune holds the folder:
+	// the tune that ran it was killed.
+	Status string `json:"status"`
+	// PID is the process id of the tune that wrote the summary.
+	PID        int            `json:"pid,omitempty"`
 	Counts     map[Status]int `json:"counts"`
 	NumTrials  int            `json:"num_trials"`
 	BestTrial  string         `json:"best_trial,omitempty"`

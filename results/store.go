@@ -31,6 +31,7 @@ const (
 	ProgressFile   = "progress.csv"
 	StdoutFile     = "stdout.log"
 	StderrFile     = "stderr.log"
+	ErrorFile      = "error.txt"
 )
 
 // Fields a Store adds to every reported row, with Ray Tune's names where
@@ -351,6 +352,7 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 	header := fmt.Sprintf("=== attempt %d started %s ===", attempt, now.Format(time.RFC3339))
 	a.stdout = newLog(filepath.Join(dir, StdoutFile), header, a.ready)
 	a.stderr = newLog(filepath.Join(dir, StderrFile), header, a.ready)
+	a.stderr.tail = &tail{}
 	rec.Iterations = 0
 	rec.LastResult = nil
 	s.attempts[rec.ID] = a
@@ -471,6 +473,19 @@ func (a *attemptFiles) progressRow(row map[string]any) []byte {
 	return buf.Bytes()
 }
 
+// StderrTail is up to n of the last non-empty lines the current attempt of
+// rec wrote to stderr, oldest first, cleaned of escape sequences and
+// control characters; nil when it has no attempt open or wrote nothing.
+func (s *Store) StderrTail(rec *TrialRecord, n int) []string {
+	s.mu.Lock()
+	a := s.attempts[rec.ID]
+	s.mu.Unlock()
+	if a == nil {
+		return nil
+	}
+	return a.stderr.lastLines(n)
+}
+
 // EndAttempt closes the files of rec's attempt and persists rec. Called
 // for a trial with no attempt open (one that never could start), it only
 // persists rec.
@@ -485,7 +500,11 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 	case closed:
 		errs = append(errs, errClosed)
 	case a != nil:
-		errs = append(errs, a.close(), a.ready(), writeRecord(s.dir, rec))
+		errs = append(errs, a.close(), a.ready())
+		if rec.Error != "" {
+			errs = append(errs, writeErrorFile(filepath.Join(s.dir, rec.ID), rec, a))
+		}
+		errs = append(errs, writeRecord(s.dir, rec))
 	default:
 		errs = append(errs, prepareTrialDir(filepath.Join(s.dir, rec.ID), paramsOrEmpty(rec.Params)), writeRecord(s.dir, rec))
 	}
@@ -493,6 +512,26 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 		errs = append(errs, a.close())
 	}
 	return errors.Join(errs...)
+}
+
+// writeErrorFile writes error.txt, as Ray Tune does for a failed trial:
+// which attempt failed, how, and the last lines of its stderr. It
+// describes the last failed attempt, so a trial that failed and then
+// finished still says what went wrong.
+func writeErrorFile(dir string, rec *TrialRecord, a *attemptFiles) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Trial %s, attempt %d, failed at %s\n", rec.ID, a.attempt, rec.FinishedAt.Format(time.RFC3339))
+	fmt.Fprintf(&b, "Error: %s\n", CleanLine(rec.Error))
+	if rec.ExitCode != 0 {
+		fmt.Fprintf(&b, "Exit status: %d\n", rec.ExitCode)
+	}
+	if lines := a.stderr.lastLines(TailLines); len(lines) > 0 {
+		fmt.Fprintf(&b, "\nLast lines of %s:\n", StderrFile)
+		for _, l := range lines {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return writeFileAtomic(filepath.Join(dir, ErrorFile), []byte(b.String()), false)
 }
 
 func writeRecord(dir string, rec *TrialRecord) error {
@@ -549,6 +588,7 @@ func (s *Store) WriteSummary(sum Summary) error {
 }
 
 func (s *Store) fill(sum *Summary) {
+	sum.PID = os.Getpid()
 	fillString(&sum.Name, s.info.Name)
 	fillString(&sum.File, s.info.File)
 	fillString(&sum.Metric, s.info.Metric)

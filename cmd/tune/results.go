@@ -73,7 +73,7 @@ func runResults(env *cliEnv, args []string) int {
 		return exitOK
 	}
 	w := env.stdout
-	fmt.Fprintf(w, "Experiment %q (%s): %s\n", sum.Name, sum.File, sum.Status)
+	fmt.Fprintf(w, "Experiment %q (%s): %s\n", sum.Name, sum.File, summaryStatus(sum))
 	if sum.Metric != "" {
 		fmt.Fprintf(w, "  Metric:  %s (%s)\n", sum.Metric, modeOrMin(sum.Mode))
 	}

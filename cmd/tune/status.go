@@ -220,7 +220,7 @@ func localStatus(env *cliEnv, root, name string, asJSON bool) int {
 	}
 	counts := results.Counts(records)
 	fmt.Fprintf(env.stdout, "Experiment %q (%s): %s; %d trials: %d running, %d pending, %d terminated, %d errored\n",
-		name, root, sum.Status, len(records), counts[results.Running], counts[results.Pending], counts[results.Terminated], counts[results.Error])
+		name, root, summaryStatus(sum), len(records), counts[results.Running], counts[results.Pending], counts[results.Terminated], counts[results.Error])
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	shown := 0
 	for _, r := range records {
@@ -235,6 +235,19 @@ func localStatus(env *cliEnv, root, name string, asJSON bool) int {
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// summaryStatus is a summary's status for people: an interrupted
+// experiment says what became of its tune and how to go on.
+func summaryStatus(sum *results.Summary) string {
+	if sum.Status != results.Interrupted {
+		return sum.Status
+	}
+	pid := ""
+	if sum.PID > 0 {
+		pid = fmt.Sprintf(" (pid %d)", sum.PID)
+	}
+	return "interrupted: tune is no longer running" + pid + "; tune apply resumes it"
 }
 
 func runStop(env *cliEnv, args []string) int {

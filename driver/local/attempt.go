@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nomad-tune/tune/driver"
@@ -185,9 +187,20 @@ func (a *attempt) startProcess(t *taskPlan) (*process, error) {
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		if isExecFailure(err) {
+			err = &driver.CannotRunError{Err: err}
+		}
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
 	return &process{plan: t, cmd: cmd, stdout: outR, stderr: errR, exited: make(chan struct{})}, nil
+}
+
+// isExecFailure reports whether a start failed because the command could
+// not be executed (missing, not executable, not a program), which every
+// later attempt would repeat, rather than for want of a resource.
+func isExecFailure(err error) bool {
+	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // abandon kills a process of an attempt that did not start whole, and reaps
@@ -210,7 +223,7 @@ func (a *attempt) waitThenRun(w *experiment.WaitForGPU, gpus []int) {
 		return
 	}
 	if err := a.launch(); err != nil {
-		a.end(driver.Event{Failed: true, ExitCode: -1, Message: err.Error()})
+		a.end(driver.Event{Failed: true, ExitCode: -1, Message: err.Error(), CannotRun: driver.IsCannotRun(err)})
 		return
 	}
 	a.run()
