@@ -164,8 +164,9 @@ func (d *Driver) Target() string {
 	return d.client.Address()
 }
 
-// Events delivers every attempt's events. The driver queues them without
-// bound, so a slow reader delays nothing but its own reading. After Close
+// Events delivers every attempt's events. Reports wait for room in a
+// bounded queue (driver.MaxQueuedReports), so a trial that reports faster
+// than they are read waits on its log stream; other events never wait. After Close
 // the channel is closed once the events queued before it are received.
 func (d *Driver) Events() <-chan driver.Event {
 	return d.events.Out()
@@ -400,6 +401,7 @@ func (d *Driver) Stop(_ context.Context, trialID string, attempt int, reason str
 // received). Later calls do nothing.
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
+		d.events.DropReports()
 		d.mu.Lock()
 		d.closed = true
 		running := make([]*attempt, 0, len(d.attempts))
