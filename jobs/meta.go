@@ -48,22 +48,29 @@ const maxJobIDLength = 128
 // an ID longer than maxJobIDLength is cut; when either happens a hash of
 // the full ID is appended so that distinct inputs keep distinct IDs.
 func JobID(experimentName, trialID string) string {
-	id := "tune-" + experimentName + "-" + trialID
+	return SafeName("tune-"+experimentName+"-"+trialID, ".", maxJobIDLength)
+}
+
+// SafeName keeps the letters, digits, '-', '_' and the runes of extra in
+// name and turns every other rune into '-'. When that changes name, or
+// name is longer than maxLen, a hash of name is appended (the name cut to
+// make room), so that distinct names keep distinct results.
+func SafeName(name, extra string, maxLen int) string {
 	clean := strings.Map(func(r rune) rune {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', strings.ContainsRune(extra, r):
 			return r
 		}
 		return '-'
-	}, id)
-	if clean == id && len(id) <= maxJobIDLength {
-		return id
+	}, name)
+	if clean == name && len(name) <= maxLen {
+		return name
 	}
 	h := fnv.New32a()
-	h.Write([]byte(id))
+	h.Write([]byte(name))
 	suffix := fmt.Sprintf("-%08x", h.Sum32())
-	if len(clean) > maxJobIDLength-len(suffix) {
-		clean = clean[:maxJobIDLength-len(suffix)]
+	if len(clean) > maxLen-len(suffix) {
+		clean = clean[:maxLen-len(suffix)]
 	}
 	return clean + suffix
 }

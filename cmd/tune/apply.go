@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/nomad-tune/tune/controller"
+	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/progress"
@@ -40,10 +41,20 @@ Usage: tune apply [options] FILE
   changed): apply then exits 1 naming those trials, having started
   nothing. -replace runs them again as new versions of their jobs.
 
+  On a cluster, one tune apply drives an experiment at a time: it holds a
+  lease, the Nomad Variable tune/<experiment>/lease in the experiment's
+  namespace, naming its host, process, results folder and start, renewed
+  every third of -lease-ttl and released at exit. A second apply exits 4
+  at once, naming the holder. The lease of an apply that died lapses
+  -lease-ttl after its last renewal; then any apply, from any machine, can
+  resume the experiment. A token without the variables capabilities read,
+  write and destroy on "tune/*" makes apply exit 1, unless -lock=false.
+
   Exit status: 0 when every trial finished without error (or the time
-  budget ended the experiment); 1 when the file is invalid, nothing can
-  run, some trials' jobs changed (without -replace), some trial ended in
-  error, or the trials were stopped outside tune
+  budget ended the experiment); 4 when another tune apply drives the
+  experiment; 1 when the file is invalid, nothing can run, the lease
+  cannot be held, some trials' jobs changed (without -replace), some
+  trial ended in error, or the trials were stopped outside tune
   (tune stop, nomad job stop: resumable); 130 when interrupted (resumable).
 `
 
@@ -59,6 +70,8 @@ func runApply(env *cliEnv, args []string) int {
 	tf.register(fs)
 	progressMode := fs.String("progress", "auto", "Progress display: auto (live on a terminal, plain lines otherwise), live, plain or none.")
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
+	lock := fs.Bool("lock", true, "Hold the experiment's lease on the cluster (a Nomad Variable), so that no other tune apply drives it at the same time.")
+	leaseTTL := fs.Duration("lease-ttl", nomaddrv.DefaultLeaseTTL, "How long the lease outlives this apply if it dies without releasing it; another apply can take the experiment over after that.")
 	replace := fs.Bool("replace", false, "Run again the trials whose job in Nomad was compiled from another definition of the experiment, as new versions of their jobs (without it, apply refuses them).")
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -104,6 +117,12 @@ func runApply(env *cliEnv, args []string) int {
 		}
 		return exitError
 	}
+
+	release, code := takeLease(env, tgt, exp, *resultsDir, *leaseTTL, *lock)
+	if release == nil {
+		return code
+	}
+	defer release()
 
 	ch, err := jobChanges(context.Background(), tgt, exp, trials)
 	if err != nil {

@@ -95,6 +95,8 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("/v1/status/peers", s.wrap(s.statusPeersRequest))
 	mux.HandleFunc("/v1/regions", s.wrap(s.regionsRequest))
 	mux.HandleFunc("/v1/namespaces", s.wrap(s.namespacesRequest))
+	mux.HandleFunc("/v1/vars", s.wrap(s.variablesListRequest))
+	mux.HandleFunc("/v1/var/", s.wrap(s.variableSpecificRequest))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codedErr(http.StatusNotFound, "Invalid URL path: the simulator does not implement "+r.URL.Path))
 	})

@@ -39,6 +39,10 @@ type Options struct {
 	// Namespaces exist besides "default"; registering into any other
 	// fails as it does in Nomad.
 	Namespaces []string
+	// DenyVariableWrites answers every write and delete of a Nomad
+	// Variable 403 "Permission denied", as Nomad does for a token
+	// without the variables write (or destroy) capability.
+	DenyVariableWrites bool
 	// AdvertiseAddr is the host:port nodes report as their HTTP address;
 	// Start sets it to the listener's address.
 	AdvertiseAddr string

@@ -97,6 +97,8 @@ type state struct {
 	nodes     []*simNode
 	nodeByID  map[string]*simNode
 	pools     map[string]bool
+	// vars are the Nomad Variables, by namespace and path.
+	vars map[varKey]*api.Variable
 
 	changed chan struct{}
 	broker  *broker
