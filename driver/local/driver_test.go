@@ -569,6 +569,24 @@ func TestARelativeCommandRunsFromTheExperimentsFolder(t *testing.T) {
 	assert.Equal(t, []string{"args: --x=1"}, stdout.all(), "arguments are passed as they are, without a shell")
 }
 
+func TestAReportAfterAMegabyteOnTheSameLineIsNoReport(t *testing.T) {
+	h := setup(t, shExperiment(`head -c 1048576 /dev/zero | tr '\000' x; echo '@tune {"loss": 1}'; echo '@tune {"loss": 2}'`), Options{})
+	stdout, _ := h.start(0, 0)
+	evs := h.untilExited()
+	require.False(t, last(evs).Failed, last(evs).Message)
+	var reports []any
+	for _, ev := range evs {
+		if ev.Kind == driver.EventReport {
+			reports = append(reports, ev.Metrics["loss"])
+		}
+	}
+	assert.Equal(t, []any{2.0}, reports, "only the line of its own is a report")
+	lines := stdout.all()
+	require.Len(t, lines, 3, "the long line is kept, in pieces")
+	assert.Equal(t, strings.Repeat("x", 1<<20), lines[0])
+	assert.Equal(t, `@tune {"loss": 1}`, lines[1])
+}
+
 func TestLongLinesAreSplitNotDropped(t *testing.T) {
 	h := setup(t, shExperiment(`head -c 1572864 /dev/zero | tr '\000' x; echo; echo after`), Options{})
 	stdout, _ := h.start(0, 0)

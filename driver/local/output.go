@@ -15,7 +15,9 @@ import (
 // maxLineBytes is the longest line passed on whole; a longer one is passed
 // on in pieces of this size. A @tune line that long is not expected, but a
 // progress bar that never prints a newline is, and must not be dropped or
-// held in memory without bound.
+// held in memory without bound. Only the first piece of a line can be a
+// report (and, longer than a report may be, it is refused): what follows
+// "@tune " after a megabyte of output on the same line is no report.
 const maxLineBytes = 1 << 20
 
 // read passes one output stream of a process on line by line, until end of
@@ -23,6 +25,8 @@ const maxLineBytes = 1 << 20
 func (a *attempt) read(p *process, f *os.File, stdout bool) {
 	defer f.Close()
 	r := bufio.NewReaderSize(f, maxLineBytes)
+	// start says the next piece read begins a line.
+	start := true
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if len(chunk) > 0 {
@@ -30,8 +34,9 @@ func (a *attempt) read(p *process, f *os.File, stdout bool) {
 			if err == nil {
 				line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
 			}
-			a.line(p, string(line), stdout)
+			a.line(p, string(line), stdout, start)
 		}
+		start = !errors.Is(err, bufio.ErrBufferFull)
 		switch {
 		case err == nil, errors.Is(err, bufio.ErrBufferFull):
 		case errors.Is(err, io.EOF), errors.Is(err, os.ErrDeadlineExceeded):
@@ -43,9 +48,9 @@ func (a *attempt) read(p *process, f *os.File, stdout bool) {
 	}
 }
 
-// line passes on one line of output, and a report or warning when it is a
-// @tune line.
-func (a *attempt) line(p *process, line string, stdout bool) {
+// line passes on one line of output, or a piece of an overlong one, and a
+// report or warning when it is a @tune line; start says it begins a line.
+func (a *attempt) line(p *process, line string, stdout, start bool) {
 	w := a.stderr
 	if stdout {
 		w = a.stdout
@@ -59,7 +64,7 @@ func (a *attempt) line(p *process, line string, stdout bool) {
 	a.outMu.Lock()
 	w.WriteLine(text)
 	a.outMu.Unlock()
-	if !stdout {
+	if !stdout || !start {
 		return
 	}
 	metrics, ok, err := driver.ParseReport(line)

@@ -15,51 +15,62 @@ import (
 
 // maxLineBytes is the longest line passed on whole; a longer one is passed
 // on in pieces of this size, so a progress bar that never prints a newline
-// is neither dropped nor held in memory without bound.
+// is neither dropped nor held in memory without bound. Only the first
+// piece of a line can be a report: what follows "@tune " after a megabyte
+// of output on the same line is no report.
 const maxLineBytes = 1 << 20
 
 // lineSplitter cuts a stream of output into lines; a line may span frames,
 // so what follows the last newline is kept for the next one.
 type lineSplitter struct {
 	rest []byte
+	// cut says a piece of the line in rest was already passed on.
+	cut bool
 	// max is maxLineBytes, smaller in tests.
 	max int
 }
 
 func newLineSplitter() *lineSplitter { return &lineSplitter{max: maxLineBytes} }
 
+// emitLine takes a line, or a piece of an overlong one; start says it
+// begins a line.
+type emitLine func(line string, start bool)
+
 // write passes on every line that data completes, without its line ending.
-func (s *lineSplitter) write(data []byte, emit func(string)) {
+func (s *lineSplitter) write(data []byte, emit emitLine) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			s.rest = append(s.rest, data...)
-			s.cut(emit)
+			s.cutPieces(emit)
 			return
 		}
 		s.rest = append(s.rest, data[:i]...)
-		s.cut(emit)
+		s.cutPieces(emit)
 		line := strings.TrimSuffix(string(s.rest), "\r")
-		s.rest = s.rest[:0]
-		emit(line)
+		start := !s.cut
+		s.rest, s.cut = s.rest[:0], false
+		emit(line, start)
 		data = data[i+1:]
 	}
 }
 
-// cut passes on whole pieces of an overlong line.
-func (s *lineSplitter) cut(emit func(string)) {
+// cutPieces passes on whole pieces of an overlong line.
+func (s *lineSplitter) cutPieces(emit emitLine) {
 	for len(s.rest) > s.max {
-		emit(string(s.rest[:s.max]))
+		emit(string(s.rest[:s.max]), !s.cut)
+		s.cut = true
 		s.rest = append(s.rest[:0], s.rest[s.max:]...)
 	}
 }
 
 // flush passes on an unfinished last line when the stream ends.
-func (s *lineSplitter) flush(emit func(string)) {
+func (s *lineSplitter) flush(emit emitLine) {
 	if len(s.rest) > 0 {
 		line := strings.TrimSuffix(string(s.rest), "\r")
-		s.rest = nil
-		emit(line)
+		start := !s.cut
+		s.rest, s.cut = nil, false
+		emit(line, start)
 	}
 }
 
@@ -89,7 +100,7 @@ type taskLog struct {
 func (a *attempt) follow(l *taskLog) {
 	defer a.logs.Done()
 	split := newLineSplitter()
-	emit := func(line string) { a.line(l, line) }
+	emit := func(line string, start bool) { a.line(l, line, start) }
 	kind := "stderr"
 	if l.stdout {
 		kind = "stdout"
@@ -144,7 +155,7 @@ func (a *attempt) follow(l *taskLog) {
 
 // readLog reads one log request: followed until the task is dead, or to
 // the end. offset counts the bytes passed on so far.
-func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow bool, offset *int64, split *lineSplitter, emit func(string)) error {
+func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow bool, offset *int64, split *lineSplitter, emit emitLine) error {
 	ctx, cancelReq := context.WithCancel(a.logCtx)
 	defer cancelReq()
 	if follow {
@@ -202,9 +213,9 @@ func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow
 	}
 }
 
-// line passes on one line of output, and a report or warning when it is a
-// @tune line.
-func (a *attempt) line(l *taskLog, line string) {
+// line passes on one line of output, or a piece of an overlong one, and a
+// report or warning when it is a @tune line; start says it begins a line.
+func (a *attempt) line(l *taskLog, line string, start bool) {
 	w := a.stderr
 	if l.stdout {
 		w = a.stdout
@@ -218,7 +229,7 @@ func (a *attempt) line(l *taskLog, line string) {
 	a.outMu.Lock()
 	w.WriteLine(text)
 	a.outMu.Unlock()
-	if !l.stdout {
+	if !l.stdout || !start {
 		return
 	}
 	metrics, ok, err := driver.ParseReport(line)
