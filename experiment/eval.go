@@ -52,7 +52,11 @@ func (e *Experiment) UnknownTrial() TrialVars {
 }
 
 // TrialContext is the evaluation context of one trial.
+// Each trial gets the whole evaluation budget again.
 func (e *Experiment) TrialContext(tv TrialVars) *hcl.EvalContext {
+	if e.Budget != nil {
+		e.Budget.Reset()
+	}
 	ctx := e.Context.NewChild()
 	ctx.Variables = map[string]cty.Value{"trial": e.TrialObject(tv)}
 	return ctx

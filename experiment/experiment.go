@@ -95,6 +95,9 @@ type Experiment struct {
 	// Context holds variables, locals and functions; per-trial evaluation
 	// adds `trial` to a child of it.
 	Context *hcl.EvalContext
+	// Budget bounds what one evaluation builds; TrialContext refills it
+	// for each trial. Nil means unbounded.
+	Budget *Budget
 	// Sources maps file names to their bytes, so runtime interpolations
 	// (${attr.x}, ${NOMAD_ALLOC_DIR}) can be passed through to Nomad as
 	// written.

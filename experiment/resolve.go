@@ -246,9 +246,16 @@ type resolver struct {
 
 func (r *resolver) value(expr hcl.Expression) (cty.Value, bool) {
 	v, d := r.e.Evaluate(expr, r.ctx)
+	ExplainBudget(d)
 	r.diags = append(r.diags, d...)
 	if d.HasErrors() {
 		return cty.DynamicVal, false
+	}
+	if r.e.Budget != nil {
+		if err := r.e.Budget.ChargeValue(v, "this value is too large"); err != nil {
+			r.errorf(expr, BudgetSummary, "%s.", err)
+			return cty.DynamicVal, false
+		}
 	}
 	return v, true
 }

@@ -137,7 +137,7 @@ type decoder struct {
 }
 
 func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*experiment.Experiment, hcl.Diagnostics) {
-	d := &decoder{static: static{ctx: ctx}}
+	d := &decoder{static: static{ctx: ctx, budget: l.budget}}
 	exp := &experiment.Experiment{
 		Name:       block.Labels[0],
 		DefRange:   block.DefRange,

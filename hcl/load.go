@@ -50,10 +50,14 @@ func Load(filename string, src []byte, opts Options) (*experiment.Experiment, hc
 		clampRanges(diags, filename, src)
 		return nil, diags
 	}
-	l := &loader{parser: parser, sources: map[string][]byte{filename: src}}
+	if body, ok := file.Body.(*hclsyntax.Body); ok {
+		chargeExpressions(body)
+	}
+	l := &loader{parser: parser, sources: map[string][]byte{filename: src}, budget: experiment.NewBudget()}
 	exp, d := l.load(file, filename, opts)
 	explainReferences(d, l.ctx)
-	diags = append(diags, d...)
+	experiment.ExplainBudget(d)
+	diags = append(diags, experiment.FirstBudgetError(d)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -65,6 +69,9 @@ type loader struct {
 	sources map[string][]byte
 	// ctx is the file's evaluation context once it is made.
 	ctx *hcl.EvalContext
+	// budget bounds what evaluating the file builds; the experiment
+	// refills it for each trial.
+	budget *experiment.Budget
 }
 
 var fileSchema = &hcl.BodySchema{
@@ -111,7 +118,7 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 		})
 	}
 
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: spaceOnlyFunctions(Functions())}
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: spaceOnlyFunctions(boundedFunctions(Functions(), l.budget))}
 	l.ctx = ctx
 	vars, d := l.variables(varBlocks, opts, ctx)
 	diags = append(diags, d...)
@@ -119,7 +126,7 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	locals, d := evalLocals(localBlocks, ctx)
+	locals, d := evalLocals(localBlocks, ctx, l.budget)
 	diags = append(diags, d...)
 	ctx.Variables["local"] = cty.ObjectVal(locals)
 	if diags.HasErrors() {
@@ -139,6 +146,7 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 	exp.Dir = filepath.Dir(abs)
 	exp.Sources = l.sources
 	exp.Context = ctx
+	exp.Budget = l.budget
 
 	// Check the trial template once with unknown values: types, bounds of
 	// constant values and operators fail here, before any trial exists.
@@ -193,9 +201,13 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		}
 		if a, ok := content.Attributes["default"]; ok {
 			v.hasDefault = true
-			val, d := a.Expr.Value(nil)
+			val, d := a.Expr.Value(budgetContext(l.budget))
 			diags = append(diags, d...)
 			if !d.HasErrors() {
+				if cd := chargeValue(l.budget, val, a.Expr.Range()); cd != nil {
+					diags = append(diags, cd)
+					continue
+				}
 				conv, err := convert.Convert(val, v.typ)
 				if err != nil {
 					diags = append(diags, &hcl.Diagnostic{
@@ -211,7 +223,7 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		}
 		for _, attrName := range []string{"description", "sensitive"} {
 			if a, ok := content.Attributes[attrName]; ok {
-				_, d := a.Expr.Value(nil)
+				_, d := a.Expr.Value(budgetContext(l.budget))
 				diags = append(diags, d...)
 			}
 		}
@@ -243,6 +255,9 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		}
 		values[name] = conv
 	}
+	// failed holds the variables whose given value was wrong: that error
+	// is theirs, not a missing value.
+	failed := map[string]bool{}
 	for _, path := range opts.VarFiles {
 		src, rd := ReadSource(path, "variable file")
 		if rd != nil {
@@ -254,15 +269,25 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		if d.HasErrors() {
 			continue
 		}
+		if body, ok := f.Body.(*hclsyntax.Body); ok {
+			chargeExpressions(body)
+		}
 		l.sources[path] = src
 		attrs, d := f.Body.JustAttributes()
 		diags = append(diags, d...)
 		for _, a := range sortedAttributes(attrs) {
-			val, d := a.Expr.Value(nil)
+			val, d := a.Expr.Value(budgetContext(l.budget))
 			diags = append(diags, d...)
-			if !d.HasErrors() {
-				assign(a.Name, val, a.NameRange, "The variable file "+path)
+			if d.HasErrors() {
+				failed[a.Name] = true
+				continue
 			}
+			if cd := chargeValue(l.budget, val, a.Expr.Range()); cd != nil {
+				diags = append(diags, cd)
+				failed[a.Name] = true
+				continue
+			}
+			assign(a.Name, val, a.NameRange, "The variable file "+path)
 		}
 	}
 	for _, arg := range opts.Vars {
@@ -280,15 +305,16 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 		if v, ok := decl[name]; ok {
 			typ = v.typ
 		}
-		val, d := parseVarValue(name, raw, typ)
+		val, d := parseVarValue(name, raw, typ, l.budget)
 		if d != nil {
 			diags = append(diags, d)
+			failed[name] = true
 			continue
 		}
 		assign(name, val, hcl.Range{}, "The option -var "+name)
 	}
 	for _, name := range order {
-		if _, ok := values[name]; ok {
+		if _, ok := values[name]; ok || failed[name] {
 			continue
 		}
 		if v := decl[name]; v.def != nil {
@@ -311,14 +337,19 @@ func (l *loader) variables(blocks []*hcl.Block, opts Options, ctx *hcl.EvalConte
 // variable; as an HCL expression for other types, as Terraform does; for
 // an untyped variable, as an expression when it reads as a number, bool,
 // list or object, and as text otherwise.
-func parseVarValue(name, raw string, typ cty.Type) (cty.Value, *hcl.Diagnostic) {
+func parseVarValue(name, raw string, typ cty.Type, budget *experiment.Budget) (cty.Value, *hcl.Diagnostic) {
 	if typ == cty.String {
 		return cty.StringVal(raw), nil
 	}
 	expr, diags := parseExpression([]byte(raw), "-var "+name)
 	if !diags.HasErrors() {
-		val, d := expr.Value(nil)
+		chargeExpressions(expr)
+		val, d := expr.Value(budgetContext(budget))
+		experiment.ExplainBudget(d)
 		if !d.HasErrors() {
+			if cd := chargeValue(budget, val, expr.Range()); cd != nil {
+				return cty.NilVal, cd
+			}
 			return val, nil
 		}
 		diags = d
@@ -417,7 +448,7 @@ func rangePtr(r hcl.Range) *hcl.Range {
 
 // evalLocals evaluates locals in dependency order; a local may use
 // variables and other locals.
-func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext) (map[string]cty.Value, hcl.Diagnostics) {
+func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext, budget *experiment.Budget) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	pending := map[string]*hcl.Attribute{}
 	var names []string
@@ -449,6 +480,12 @@ func evalLocals(blocks []*hcl.Block, ctx *hcl.EvalContext) (map[string]cty.Value
 			child.Variables = map[string]cty.Value{"local": cty.ObjectVal(values)}
 			v, d := a.Expr.Value(child)
 			diags = append(diags, d...)
+			if !d.HasErrors() {
+				if cd := chargeValue(budget, v, a.Expr.Range()); cd != nil {
+					diags = append(diags, cd)
+					d = append(d, cd)
+				}
+			}
 			if d.HasErrors() {
 				v = cty.DynamicVal
 			}

@@ -17,8 +17,9 @@ import (
 // static evaluates attributes whose value is the same for every trial and
 // gathers their diagnostics.
 type static struct {
-	ctx   *hcl.EvalContext
-	diags hcl.Diagnostics
+	ctx    *hcl.EvalContext
+	budget *experiment.Budget
+	diags  hcl.Diagnostics
 }
 
 func (s *static) fail(a *hcl.Attribute, summary, detail string, args ...any) {
@@ -40,6 +41,10 @@ func (s *static) value(a *hcl.Attribute, want cty.Type, what string) (cty.Value,
 	v, d := a.Expr.Value(s.ctx)
 	s.diags = append(s.diags, d...)
 	if d.HasErrors() {
+		return cty.NilVal, false
+	}
+	if cd := chargeValue(s.budget, v, a.Expr.Range()); cd != nil {
+		s.diags = append(s.diags, cd)
 		return cty.NilVal, false
 	}
 	if v.IsNull() {
