@@ -50,13 +50,16 @@
 //     (NOMAD_*, NVIDIA_VISIBLE_DEVICES for granted GPUs, ${...}
 //     interpolation, templates with env = true).
 //   - Logs (/v1/client/fs/logs) framed as Nomad frames them, with
-//     rotation, origins, offsets, plain output and follow, and the event
-//     stream (/v1/event/stream) with topics, keys, namespaces, replay
-//     from an index and heartbeats.
+//     rotation, origins, offsets, plain output and follow. An offset
+//     counts across the rotated files as Nomad's does, so a reader
+//     resumes with origin start and the bytes it has read, and every read
+//     walks forward from file to file.
+//   - The event stream (/v1/event/stream) with topics, keys, namespaces,
+//     replay from an index and heartbeats.
 //   - A cluster described by counts of node shapes, a clock that can run
-//     faster than real time (Scaled) or only when told (Manual), and
-//     injectable faults: failed and lost-reply requests, latency, cut
-//     event streams and lost nodes.
+//     faster than real time (clock.Scaled) or only when told
+//     (clock.Manual), and injectable faults: failed and lost-reply
+//     requests, latency, cut event streams and lost nodes.
 //
 // What it does not model, deliberately: system and sysbatch jobs (refused
 // at registration), periodic and parameterized job launches, deployments,

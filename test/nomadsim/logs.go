@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -80,32 +81,63 @@ func (l *logFile) Write(p []byte) (int, error) {
 // position is a place in the log: a file index and an offset in it.
 type position struct {
 	index  int
-	offset int
+	offset int64
 }
 
-// start finds where a stream begins: origin start counts offset from the
-// oldest file's beginning, origin end back from the newest file's end,
-// crossing into older files as Nomad's findClosest does.
-func (l *logFile) start(origin string, offset int) position {
+// start finds where a stream begins, as Nomad's findClosest does. Origin
+// start counts offset forward from the beginning of the oldest file still
+// kept, origin end back from the end of the newest: an offset larger than
+// a file carries on into the next (or, from the end, the previous) file,
+// and one that runs past either end of the log stops there. So offsets
+// from the start count the bytes of the whole log, which is how a reader
+// resumes where it stopped. A negative offset counts the other way, from
+// the same file (origin end's negated offset is forward from the newest
+// file's beginning), as Nomad's does.
+func (l *logFile) start(origin string, offset int64) position {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	i, off := 0, offset
 	if origin == "end" {
-		for i := len(l.files) - 1; i >= 0; i-- {
-			f := l.files[i]
-			if offset <= len(f.data) || i == 0 {
-				return position{index: f.index, offset: max(len(f.data)-offset, 0)}
-			}
-			offset -= len(f.data)
-		}
+		i, off = len(l.files)-1, -offset
 	}
-	first := l.files[0]
-	return position{index: first.index, offset: min(offset, len(first.data))}
+	for {
+		size := int64(len(l.files[i].data))
+		switch {
+		case off == 0:
+		case off < 0 && size+off >= 0:
+			off += size
+		case off < 0 && i == 0:
+			off = 0
+		case off < 0:
+			off += size
+			i--
+			continue
+		case off <= size:
+		case i == len(l.files)-1:
+			off = size
+		default:
+			off -= size
+			i++
+			continue
+		}
+		return position{index: l.files[i].index, offset: off}
+	}
+}
+
+// newest is the index of the file written now.
+func (l *logFile) newest() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.files[len(l.files)-1].index
 }
 
 // read returns up to streamFrameSize bytes at pos, the position after
-// them, whether pos is at the end of the newest file, and a channel closed
-// on the next write.
-func (l *logFile) read(pos position) ([]byte, position, bool, <-chan struct{}) {
+// them, whether pos is at the end of the log as far as the reader goes,
+// and a channel closed on the next write. A reader at the end of a file
+// walks on into the next one, unless the file's index is last: a read
+// without follow ends at the end of the file that was newest when it
+// began, as Nomad's does.
+func (l *logFile) read(pos position, last int) ([]byte, position, bool, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	first := l.files[0].index
@@ -118,12 +150,12 @@ func (l *logFile) read(pos position) ([]byte, position, bool, <-chan struct{}) {
 		return nil, pos, true, l.notify
 	}
 	f := l.files[i]
-	if pos.offset < len(f.data) {
-		end := min(len(f.data), pos.offset+streamFrameSize)
+	if pos.offset < int64(len(f.data)) {
+		end := min(int64(len(f.data)), pos.offset+streamFrameSize)
 		data := append([]byte(nil), f.data[pos.offset:end]...)
 		return data, position{index: pos.index, offset: end}, false, l.notify
 	}
-	if i+1 < len(l.files) {
+	if i+1 < len(l.files) && pos.index < last {
 		return nil, position{index: pos.index + 1}, false, l.notify
 	}
 	return nil, pos, true, l.notify
@@ -259,16 +291,17 @@ func (s *Sim) logsRequest(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}
 
-	if origin == "end" && offset < 0 {
-		offset = 0
+	pos := lf.start(origin, offset)
+	last := math.MaxInt
+	if !follow {
+		last = lf.newest()
 	}
-	pos := lf.start(origin, int(offset))
 	heartbeat := time.NewTicker(s.opts.LogHeartbeat)
 	defer heartbeat.Stop()
 	for {
-		data, next, atEnd, wait := lf.read(pos)
+		data, next, atEnd, wait := lf.read(pos, last)
 		if len(data) > 0 {
-			if err := send(&streamFrame{Offset: int64(next.offset), Data: data, File: lf.path(next.index)}); err != nil {
+			if err := send(&streamFrame{Offset: next.offset, Data: data, File: lf.path(next.index)}); err != nil {
 				return
 			}
 		}

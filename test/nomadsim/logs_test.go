@@ -3,7 +3,11 @@ package nomadsim
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
+	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,8 +126,134 @@ func TestLogs(t *testing.T) {
 		assert.Equal(t, 1, pos.index, "file 0 rotated out")
 		end := l.start("end", 10)
 		assert.Equal(t, 2, end.index)
-		data, _, _, _ := l.read(end)
+		data, _, _, _ := l.read(end, math.MaxInt)
 		assert.Len(t, data, 10)
+	})
+}
+
+// numbered is what `seq 1 n` prints.
+func numbered(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		b.WriteString(strconv.Itoa(i))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// logFrames reads a task's stdout through the api client's log stream:
+// without follow until the stream ends, with follow until want bytes came.
+// It returns the bytes and the file of each frame.
+func logFrames(t *testing.T, c *api.Client, a *api.Allocation, follow bool, origin string, offset int64, want int) ([]byte, []string) {
+	t.Helper()
+	cancel := make(chan struct{})
+	frames, errs := c.AllocFS().Logs(a, follow, "work", "stdout", origin, offset, cancel, nil)
+	defer func() {
+		close(cancel)
+		// The client's reader stops at its next frame once cancelled.
+		go func() {
+			for range frames {
+			}
+		}()
+	}()
+	var data []byte
+	var files []string
+	deadline := time.After(waitLimit)
+	for !follow || len(data) < want {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				require.False(t, follow, "a followed stream ended")
+				return data, files
+			}
+			data = append(data, f.Data...)
+			files = append(files, f.File)
+		case err := <-errs:
+			require.NoError(t, err)
+		case <-deadline:
+			t.Fatalf("the stream stopped after %d bytes", len(data))
+		}
+	}
+	return data, files
+}
+
+func TestLogRotation(t *testing.T) {
+	if _, err := exec.LookPath("seq"); err != nil {
+		t.Skip("no seq on this machine")
+	}
+	// 22.9 MB of numbered lines: Nomad's default 10 MiB files .0 and .1
+	// are full and .2 holds the rest.
+	const lines = 3_000_000
+	whole := numbered(lines)
+	const fileSize = 10 << 20
+	require.Greater(t, len(whole), 2*fileSize)
+	lastSize := int64(len(whole) - 2*fileSize)
+
+	srv, c := startSim(t, Options{})
+	job := mockJob("seq", 1, nil)
+	job.TaskGroups[0].Tasks[0].Driver = "raw_exec"
+	job.TaskGroups[0].Tasks[0].Config = map[string]any{"command": "seq", "args": []string{"1", strconv.Itoa(lines)}}
+	_, _, err := c.Jobs().Register(job, nil)
+	require.NoError(t, err)
+	waitIdle(t, srv)
+	eventually(t, func() bool { return allDone(jobAllocs(t, c, "seq"), "complete") }, "seq done")
+	a, _, err := c.Allocations().Info(jobAllocs(t, c, "seq")[0].ID, nil)
+	require.NoError(t, err)
+
+	file := func(i int) string { return "alloc/logs/work.stdout." + strconv.Itoa(i) }
+	for _, tt := range []struct {
+		name   string
+		follow bool
+		origin string
+		offset int64
+		// from is where in the whole log the answer begins.
+		from int
+	}{
+		{name: "a read from the start walks forward through every file", origin: "start", from: 0},
+		{name: "an offset from the start past the first file begins in the second", origin: "start", offset: fileSize + 5, from: fileSize + 5},
+		{name: "an offset from the start past the first two files begins in the third", origin: "start", offset: 2*fileSize + 7, from: 2*fileSize + 7},
+		{name: "an offset from the start at the end of the log reads nothing", origin: "start", offset: int64(len(whole)), from: len(whole)},
+		{name: "an offset from the start beyond the log stops at its end", origin: "start", offset: int64(len(whole)) + 100, from: len(whole)},
+		{name: "an offset from the end within the newest file reads its tail", origin: "end", offset: 1000, from: len(whole) - 1000},
+		{name: "an offset from the end reaching back into an older file reads on to the end", origin: "end", offset: lastSize + 1000, from: len(whole) - int(lastSize) - 1000},
+		{name: "an offset from the end beyond the log reads it all", origin: "end", offset: int64(len(whole)) + 10, from: 0},
+		{name: "following from the start walks forward through every file", follow: true, origin: "start", from: 0},
+		{name: "following from an offset past the first file begins in the second", follow: true, origin: "start", offset: fileSize + 5, from: fileSize + 5},
+		{name: "following from the end reaching back into an older file reads on to the end", follow: true, origin: "end", offset: lastSize + 1000, from: len(whole) - int(lastSize) - 1000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := whole[tt.from:]
+			data, files := logFrames(t, c, a, tt.follow, tt.origin, tt.offset, len(want))
+			// Equal on strings of megabytes would print them all.
+			require.Equal(t, len(want), len(data), "bytes read")
+			require.True(t, string(data) == want, "the bytes read are the log's from %d on", tt.from)
+			if len(want) == 0 {
+				return
+			}
+			firstFile := min(tt.from/fileSize, 2)
+			var wantFiles []string
+			for i := firstFile; i <= 2; i++ {
+				wantFiles = append(wantFiles, file(i))
+			}
+			assert.Equal(t, wantFiles, slices.Compact(files), "each file once, oldest first")
+		})
+	}
+
+	t.Run("a frame's offset is within its file", func(t *testing.T) {
+		cancel := make(chan struct{})
+		defer close(cancel)
+		frames, errs := c.AllocFS().Logs(a, false, "work", "stdout", "start", 0, cancel, nil)
+		var last *api.StreamFrame
+		for f := range frames {
+			if f.File == file(0) {
+				assert.LessOrEqual(t, f.Offset, int64(fileSize))
+			}
+			last = f
+		}
+		require.Empty(t, errs)
+		require.NotNil(t, last)
+		assert.Equal(t, file(2), last.File)
+		assert.Equal(t, lastSize, last.Offset)
 	})
 }
 
