@@ -1,6 +1,11 @@
 package results
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,12 +26,10 @@ const tempMarker = ".tmp-"
 // lost to a power cut is read as absent, so the trial runs again rather
 // than being misreported.
 func writeFileAtomic(path string, data []byte, durable bool) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+tempMarker+"*")
+	f, tmp, err := createTemp(path)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
@@ -41,15 +44,28 @@ func writeFileAtomic(path string, data []byte, durable bool) (err error) {
 			return err
 		}
 	}
-	// CreateTemp makes the file private; results are for every reader the
-	// folder itself allows.
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
 	if err = f.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// createTemp creates a new temporary file beside path, exclusively (so
+// never through a link), with 0666 for the umask to restrict as it does
+// for every file the user makes.
+func createTemp(path string) (*os.File, string, error) {
+	dir, base := filepath.Split(path)
+	var buf [8]byte
+	for range 100 {
+		_, _ = rand.Read(buf[:])
+		tmp := filepath.Join(dir, "."+base+tempMarker+hex.EncodeToString(buf[:]))
+		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, tmp, err
+	}
+	return nil, "", fmt.Errorf("cannot create a temporary file beside %s", path)
 }
 
 // isTempName reports whether name is one of writeFileAtomic's temporary

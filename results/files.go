@@ -1,8 +1,10 @@
 package results
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 )
@@ -28,7 +30,7 @@ func (a *appendFile) write(b []byte) error {
 		if err := a.ready(); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err := openNoFollow(a.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		if err != nil {
 			return err
 		}
@@ -97,7 +99,7 @@ func (w *logWriter) WriteLine(line string) {
 		err := w.ready()
 		var f *os.File
 		if err == nil {
-			f, err = os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			f, err = openNoFollow(w.path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 		}
 		if err != nil {
 			if w.err == nil {
@@ -106,7 +108,14 @@ func (w *logWriter) WriteLine(line string) {
 			return
 		}
 		w.f = f
-		w.buf = append(append(w.buf[:0], w.header...), '\n')
+		w.buf = w.buf[:0]
+		if !endsWithNewline(f) {
+			// An earlier tune was killed, or the disk filled, in the
+			// middle of a line: end it, so this attempt's header is a
+			// line of its own.
+			w.buf = append(w.buf, '\n')
+		}
+		w.buf = append(append(w.buf, w.header...), '\n')
 	} else {
 		w.buf = w.buf[:0]
 	}
@@ -146,9 +155,44 @@ func (w *logWriter) lastLines(n int) []string {
 	return w.tail.last(n)
 }
 
+// endsWithNewline reports whether f is empty or ends with a newline.
+func endsWithNewline(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return true
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], fi.Size()-1); err != nil {
+		return true
+	}
+	return last[0] == '\n'
+}
+
+// dropPartialLine cuts a file that grows by lines back to its last whole
+// line: what a tune killed in the middle of a write, or a full disk, left
+// after it is no line at all, and readers (pandas, json) would fail on it.
+func dropPartialLine(path string) error {
+	f, err := openNoFollow(path, os.O_RDWR)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if endsWithNewline(f) {
+		return nil
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	return f.Truncate(int64(bytes.LastIndexByte(b, '\n') + 1))
+}
+
 // readNoFollow reads a whole file, refusing a symbolic link.
 func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	f, err := openNoFollow(path, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

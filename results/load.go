@@ -41,6 +41,9 @@ func Experiments(root string) ([]string, error) {
 // order: a finished trial's trial.json, and trials.csv's row for the
 // others, brought up to date from result.json while they run.
 func Load(root, name string) (*Summary, []*TrialRecord, error) {
+	if err := CheckExperimentName(name); err != nil {
+		return nil, nil, err
+	}
 	dir := filepath.Join(root, name)
 	ef, err := readExperimentFile(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +118,16 @@ func Load(root, name string) (*Summary, []*TrialRecord, error) {
 		}
 	}
 	return &ef.Summary, records, nil
+}
+
+// CheckExperimentName checks that a name given on the command line names
+// an experiment: one folder of the results folder, never a path that
+// reaches outside it.
+func CheckExperimentName(name string) error {
+	if checkName("experiment name", name) != nil || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("%q is not an experiment name: give the name of an experiment (its folder in the results folder), not a path", name)
+	}
+	return nil
 }
 
 func notFound(root, name string) error {

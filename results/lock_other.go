@@ -13,7 +13,7 @@ import (
 type folderLock struct{ f *os.File }
 
 func acquireLock(dir string) (*folderLock, error) {
-	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openNoFollow(lockPath(dir), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
 	}

@@ -16,7 +16,7 @@ import (
 type folderLock struct{ f *os.File }
 
 func acquireLock(dir string) (*folderLock, error) {
-	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openNoFollow(lockPath(dir), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
 	}
@@ -39,7 +39,7 @@ func (l *folderLock) release() error {
 // lockHeld probes the lock with a shared lock it drops at once; the probe
 // is never held long enough to matter to a tune apply starting then.
 func lockHeld(path string) bool {
-	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	f, err := openNoFollow(path, os.O_RDONLY)
 	if err != nil {
 		return false
 	}

@@ -18,7 +18,7 @@ type folderLock struct{ f *os.File }
 const lockOffsetHigh = 1 // the byte at 4 GiB
 
 func acquireLock(dir string) (*folderLock, error) {
-	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openNoFollow(lockPath(dir), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
 	}

@@ -149,7 +149,12 @@ func Open(root string, info Info, trials []TrialInfo) (*Store, error) {
 		seen[t.ID] = true
 	}
 	dir := filepath.Join(root, info.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The root is the user's to choose, a link included; the experiment's
+	// folder and what is in it are tune's, and never links.
+	if err := os.MkdirAll(root, 0o777); err != nil {
+		return nil, fmt.Errorf("creating results folder: %w", err)
+	}
+	if err := realDir(dir); err != nil {
 		return nil, fmt.Errorf("creating results folder: %w", err)
 	}
 	lock, err := acquireLock(dir)
@@ -191,9 +196,13 @@ func (s *Store) open(trials []TrialInfo) error {
 	}
 	sort.Strings(s.paramNames)
 	if s.resumed {
+		errs := make([]error, len(s.records))
 		parallel(len(s.records), func(i int) {
-			s.records[i] = resumeRecord(s.dir, s.records[i])
+			s.records[i], errs[i] = resumeRecord(s.dir, s.records[i])
 		})
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("results folder %s: %w", s.dir, err)
+		}
 	}
 	sort.SliceStable(s.records, func(i, j int) bool { return s.records[i].Index < s.records[j].Index })
 	if !s.resumed {
@@ -206,13 +215,26 @@ func (s *Store) open(trials []TrialInfo) error {
 
 // resumeRecord is fresh with what the trial's trial.json says of it. The
 // planner's ID, index and params stay: they are what the trial is; the
-// file only says how far it got.
-func resumeRecord(dir string, fresh *TrialRecord) *TrialRecord {
-	rec, err := readTrialFile(filepath.Join(dir, fresh.ID, TrialFile))
+// file only says how far it got. A partial last line that a killed tune
+// or a full disk left in result.json or progress.csv goes. A trial folder
+// that is a link is an error: nothing in it is tune's.
+func resumeRecord(dir string, fresh *TrialRecord) (*TrialRecord, error) {
+	tdir := filepath.Join(dir, fresh.ID)
+	if err := checkRealDir(tdir); errors.Is(err, fs.ErrNotExist) {
+		return fresh, nil
+	} else if err != nil {
+		return fresh, err
+	}
+	for _, name := range []string{ResultFile, ProgressFile} {
+		if err := dropPartialLine(filepath.Join(tdir, name)); err != nil {
+			return fresh, fmt.Errorf("repairing %s: %w", name, err)
+		}
+	}
+	rec, err := readTrialFile(filepath.Join(tdir, TrialFile))
 	if err != nil || rec.ID != fresh.ID {
 		// Missing, or unreadable after something other than tune wrote it:
 		// the trial runs again from the start.
-		return fresh
+		return fresh, nil
 	}
 	rec.Index = fresh.Index
 	rec.Params = fresh.Params
@@ -223,11 +245,11 @@ func resumeRecord(dir string, fresh *TrialRecord) *TrialRecord {
 		// lost, the trial waits for another.
 		rec.Status = Pending
 	}
-	return rec
+	return rec, nil
 }
 
 func readExperimentFile(dir string) (*experimentFile, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ExperimentFile))
+	b, err := readNoFollow(filepath.Join(dir, ExperimentFile))
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +261,7 @@ func readExperimentFile(dir string) (*experimentFile, error) {
 }
 
 func readTrialFile(path string) (*TrialRecord, error) {
-	b, err := os.ReadFile(path)
+	b, err := readNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +363,11 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 	a.result = appendFile{path: filepath.Join(dir, ResultFile), ready: a.ready}
 	a.progress = appendFile{path: filepath.Join(dir, ProgressFile), ready: a.ready}
 	// Results of an earlier attempt (or run) go now, so they cannot be
-	// taken for this one's.
+	// taken for this one's; removing them through a linked folder would
+	// remove another folder's files.
+	if err := checkRealDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
 	if rec.Attempts > 1 || s.resumed {
 		for _, name := range []string{ResultFile, ProgressFile} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -363,9 +389,12 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 // change under one trial ID, so an existing params.json is already right;
 // an existing folder may hold temporary files of a crash.
 func prepareTrialDir(dir string, params map[string]any) error {
-	if err := os.Mkdir(dir, 0o755); errors.Is(err, fs.ErrExist) {
+	if err := os.Mkdir(dir, 0o777); errors.Is(err, fs.ErrExist) {
+		if err := checkRealDir(dir); err != nil {
+			return err
+		}
 		removeTemps(dir)
-		if _, err := os.Stat(filepath.Join(dir, ParamsFile)); err == nil {
+		if fi, err := os.Lstat(filepath.Join(dir, ParamsFile)); err == nil && fi.Mode().IsRegular() {
 			return nil
 		}
 	} else if err != nil {
@@ -540,7 +569,7 @@ func writeRecord(dir string, rec *TrialRecord) error {
 		return fmt.Errorf("trial %s: record: %w", rec.ID, err)
 	}
 	tdir := filepath.Join(dir, rec.ID)
-	if err := os.MkdirAll(tdir, 0o755); err != nil {
+	if err := realDir(tdir); err != nil {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(tdir, TrialFile), append(b, '\n'), false)

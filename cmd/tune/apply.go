@@ -170,6 +170,14 @@ func runApply(env *cliEnv, args []string) int {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	// A reader of the output that goes away (tune apply | head) must not
+	// kill tune and leave the experiment "running" with its trials
+	// orphaned: with SIGPIPE caught, writes fail instead, progress goes
+	// nowhere, and the experiment runs to its end. Caught rather than
+	// ignored, so that trials start with the default disposition.
+	brokenPipe := make(chan os.Signal, 1)
+	signal.Notify(brokenPipe, syscall.SIGPIPE)
+	defer signal.Stop(brokenPipe)
 	go func() {
 		if _, ok := <-signals; ok {
 			fmt.Fprintln(env.stderr, "\ntune: stopping the running trials (they will run again when you resume)...")

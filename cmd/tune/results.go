@@ -54,6 +54,10 @@ func runResults(env *cliEnv, args []string) int {
 		return exitError
 	}
 	name := names[0]
+	if err := results.CheckExperimentName(name); err != nil {
+		fmt.Fprintf(env.stderr, "tune results: %v\n", err)
+		return exitError
+	}
 	if *asCSV {
 		return printTrialsCSV(env, *root, name)
 	}

@@ -82,6 +82,10 @@ func runStatus(env *cliEnv, args []string) int {
 		return exitError
 	}
 	name := names[0]
+	if err := results.CheckExperimentName(name); err != nil {
+		fmt.Fprintf(env.stderr, "tune %s: %v\n", fs.Name(), err)
+		return exitError
+	}
 	addr := *address
 	if addr == "" {
 		addr = env.getenv("NOMAD_ADDR")
@@ -264,6 +268,10 @@ func runStop(env *cliEnv, args []string) int {
 		return exitError
 	}
 	name := names[0]
+	if err := results.CheckExperimentName(name); err != nil {
+		fmt.Fprintf(env.stderr, "tune %s: %v\n", fs.Name(), err)
+		return exitError
+	}
 	addr := *address
 	if addr == "" {
 		addr = env.getenv("NOMAD_ADDR")
