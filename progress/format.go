@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/nomad-tune/tune/controller"
 	"github.com/nomad-tune/tune/results"
@@ -103,32 +102,14 @@ func formatValue(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return oneLine(x)
+		return Sanitize(x)
 	case bool:
 		return strconv.FormatBool(x)
 	}
 	if b, err := json.Marshal(v); err == nil {
-		return oneLine(string(b))
+		return Sanitize(string(b))
 	}
-	return oneLine(fmt.Sprint(v))
-}
-
-// oneLine folds text that may span lines (an error with a stderr tail)
-// into one, and blanks control characters: a stray escape sequence or
-// carriage return in a trial's output would wreck a redrawn block.
-func oneLine(s string) string {
-	var parts []string
-	for _, line := range strings.Split(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			parts = append(parts, line)
-		}
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.Join(parts, "; "))
+	return Sanitize(fmt.Sprint(v))
 }
 
 // truncate cuts s to width runes, marking the cut.
@@ -188,7 +169,7 @@ func formatMetrics(last map[string]any, names ...string) string {
 		}
 		seen[name] = true
 		if v, ok := last[name]; ok {
-			parts = append(parts, name+"="+formatValue(v))
+			parts = append(parts, Sanitize(name)+"="+formatValue(v))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -265,28 +246,28 @@ func changeLine(c controller.Change, s *controller.Snapshot, metrics []string) s
 			line += ": " + m
 		}
 		if t.StopReason != "" {
-			line += " (" + oneLine(t.StopReason) + ")"
+			line += " (" + Sanitize(t.StopReason) + ")"
 		}
 		return line
 	case controller.TrialFailed:
 		return trial + " " + failure(t.Error, c.Message)
 	case controller.TrialStopped:
-		reason := oneLine(c.Message)
+		reason := Sanitize(c.Message)
 		if reason == "" {
-			reason = oneLine(t.StopReason)
+			reason = Sanitize(t.StopReason)
 		}
 		if reason == "" {
 			return trial + " stopped"
 		}
 		return trial + " stopped: " + reason
 	case controller.Warning:
-		msg := oneLine(c.Message)
+		msg := Sanitize(c.Message)
 		if t.ID != "" && !strings.Contains(msg, t.ID) {
 			msg = trial + ": " + msg
 		}
 		return "warning: " + msg
 	case controller.ExperimentDone:
-		msg := oneLine(c.Message)
+		msg := Sanitize(c.Message)
 		if msg == "" {
 			msg = "ended"
 		}
@@ -299,7 +280,7 @@ func changeLine(c controller.Change, s *controller.Snapshot, metrics []string) s
 // message repeats the error before saying what happens next; the error
 // goes in parentheses so the outcome stands out.
 func failure(errText, message string) string {
-	errText, message = oneLine(errText), oneLine(message)
+	errText, message = Sanitize(errText), Sanitize(message)
 	switch {
 	case errText != "" && strings.HasPrefix(message, errText):
 		line := "failed (" + errText + ")"

@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/controller"
+	"github.com/nomad-tune/tune/results"
 )
 
 func TestFloatsAreShownWithFourSignificantDigits(t *testing.T) {
@@ -86,8 +90,50 @@ func TestTruncationCountsRunesNotBytes(t *testing.T) {
 	assert.Equal(t, "", truncate("héllo", 0))
 }
 
-func TestControlCharactersCannotReachTheTerminal(t *testing.T) {
-	assert.Equal(t, "a  [31mred  b", oneLine("a \x1b[31mred\r\tb"))
+func TestSanitizeLeavesNothingATerminalWouldActOn(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain text is kept", "val_loss", "val_loss"},
+		{"an escape sequence goes", "lo\x1b[2Jss", "loss"},
+		{"a terminal title sequence goes", "a\x1b]0;title\x07b", "ab"},
+		{"lines are joined, trimmed, blank ones dropped", "Traceback:\n  File x\n\n\r\nValueError ", "Traceback:; File x; ValueError"},
+		{"a carriage return breaks a line", "a \x1b[31mred\r\tb", "a red; b"},
+		{"a tab is a space", "a\tb", "a b"},
+		{"a backspace and DEL are blanks", "ab\bc\x7fd", "ab c d"},
+		{"the 8-bit CSI starts a sequence too", "a\u009b2Jb", "ab"},
+		{"a right-to-left override is a blank", "loss\u202esdrawkcab", "loss sdrawkcab"},
+		{"a byte that is not UTF-8 is replaced", "a\xffb", "a\ufffdb"},
+		{"other scripts are kept", "pérte 損失", "pérte 損失"},
+		{"Unicode line separators break lines", "a\u2028b", "a; b"},
+		{"nothing", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Sanitize(tt.in))
+		})
+	}
+}
+
+func TestMetricNamesAndValuesFromATrialAreSanitizedInEveryLine(t *testing.T) {
+	s := snapshot(time.Minute)
+	s.Metric = "loss"
+	evil := "e\x1b[2J\nvil"
+	tr := trial("00001-abc", results.Terminated, 1, 0.1, 3, 0.5, time.Second)
+	tr.Last[evil] = "x\x1b]0;title\x07"
+	s.Best = &tr
+	var out bytes.Buffer
+	r := New(&out, Options{StatusEvery: time.Second, Metrics: []string{evil}})
+	r.Changed(change(controller.TrialFinished, tr, ""), s)
+	r.Done(s)
+	var live bytes.Buffer
+	l := New(&live, Options{Live: true, Width: 200, Height: 40, Metrics: []string{evil}})
+	s.Active = []controller.TrialView{tr}
+	l.Changed(change(controller.Warning, tr, "bad "+evil), s)
+	l.Done(s)
+	for name, text := range map[string]string{"plain": out.String(), "live": live.String()} {
+		assert.NotContains(t, text, "\x1b[2J", name)
+		assert.NotContains(t, text, "\x07", name)
+		assert.Contains(t, text, "e; vil", name)
+	}
 }
 
 func TestFailuresPutTheErrorInParenthesesAndTheOutcomeAfter(t *testing.T) {

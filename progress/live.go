@@ -67,7 +67,7 @@ func (l *live) Done(s *controller.Snapshot) {
 	l.draw(s)
 	l.closed = true
 	if l.doneLine != "" {
-		_, _ = io.WriteString(l.w, l.doneLine+"\n")
+		_, _ = io.WriteString(l.w, Sanitize(l.doneLine)+"\n")
 	}
 }
 
@@ -93,7 +93,7 @@ func (l *live) draw(s *controller.Snapshot, above ...string) {
 	if len(above) > 0 {
 		b.WriteString("\x1b[J")
 		for _, line := range above {
-			b.WriteString(line + "\n")
+			b.WriteString(Sanitize(line) + "\n")
 		}
 	}
 	for _, line := range lines {
@@ -138,7 +138,7 @@ func (l *live) render(s *controller.Snapshot) []string {
 		lines = append(lines, fmt.Sprintf("... %d more running", more))
 	}
 	for i, line := range lines {
-		lines[i] = truncate(oneLine(line), l.opts.Width)
+		lines[i] = truncate(Sanitize(line), l.opts.Width)
 	}
 	return lines
 }
@@ -240,7 +240,7 @@ func (l *live) table(s *controller.Snapshot, rows []controller.TrialView) []stri
 	cells := func(f func(t controller.TrialView) string) []string {
 		out := make([]string, len(rows))
 		for i, t := range rows {
-			out[i] = truncate(oneLine(f(t)), maxCell)
+			out[i] = truncate(Sanitize(f(t)), maxCell)
 		}
 		return out
 	}
@@ -280,10 +280,10 @@ func (l *live) table(s *controller.Snapshot, rows []controller.TrialView) []stri
 	}
 	cols = append(cols, column{title: "ITER", right: true, cells: cells(func(t controller.TrialView) string { return fmt.Sprint(t.Iterations) })})
 	if s.Metric != "" {
-		cols = append(cols, column{title: s.Metric, right: true, cells: cells(metric(s.Metric))})
+		cols = append(cols, column{title: Sanitize(s.Metric), right: true, cells: cells(metric(s.Metric))})
 	}
 	for _, name := range l.extraMetrics(s) {
-		cols = append(cols, column{title: name, right: true, drop: dropMetric, cells: cells(metric(name))})
+		cols = append(cols, column{title: Sanitize(name), right: true, drop: dropMetric, cells: cells(metric(name))})
 	}
 	cols = append(cols, column{title: "TIME", right: true, cells: cells(func(t controller.TrialView) string { return formatDuration(t.Runtime) })})
 	return layout(fit(cols, l.opts.Width))

@@ -73,7 +73,8 @@ func (p *plain) status(s *controller.Snapshot) {
 }
 
 // println ignores write errors: progress is a courtesy, and a closed
-// stdout must not stop the experiment.
+// stdout must not stop the experiment. Each line is sanitized whole, so
+// nothing a trial wrote reaches the terminal as it is.
 func (p *plain) println(line string) {
-	_, _ = io.WriteString(p.w, line+"\n")
+	_, _ = io.WriteString(p.w, Sanitize(line)+"\n")
 }

@@ -54,8 +54,9 @@ func (t *tail) last(n int) []string {
 
 // CleanLine makes a line a trial printed safe to show on a terminal and to
 // keep in one line of a message: terminal escape sequences (colours,
-// cursor moves, titles) are removed, other control characters become
-// spaces, invalid UTF-8 becomes U+FFFD, and the ends are trimmed.
+// cursor moves, titles) are removed, other control characters and
+// bidirectional overrides become spaces, invalid UTF-8 becomes U+FFFD,
+// and the ends are trimmed.
 func CleanLine(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
@@ -66,7 +67,9 @@ func CleanLine(s string) string {
 			continue
 		case r == utf8.RuneError && size == 1:
 			b.WriteRune(utf8.RuneError)
-		case unicode.IsControl(r):
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			// A right-to-left override would make what follows read
+			// backwards.
 			b.WriteByte(' ')
 		default:
 			b.WriteString(s[i : i+size])

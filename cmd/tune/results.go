@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nomad-tune/tune/progress"
 	"github.com/nomad-tune/tune/results"
 )
 
@@ -77,12 +78,12 @@ func runResults(env *cliEnv, args []string) int {
 		return exitOK
 	}
 	w := env.stdout
-	fmt.Fprintf(w, "Experiment %q (%s): %s\n", sum.Name, sum.File, summaryStatus(sum))
+	fmt.Fprintf(w, "Experiment %q (%s): %s\n", sum.Name, progress.Sanitize(sum.File), summaryStatus(sum))
 	if sum.Metric != "" {
-		fmt.Fprintf(w, "  Metric:  %s (%s)\n", sum.Metric, modeOrMin(sum.Mode))
+		fmt.Fprintf(w, "  Metric:  %s (%s)\n", progress.Sanitize(sum.Metric), progress.Sanitize(modeOrMin(sum.Mode)))
 	}
 	if sum.Target != "" {
-		fmt.Fprintf(w, "  Target:  %s\n", sum.Target)
+		fmt.Fprintf(w, "  Target:  %s\n", progress.Sanitize(sum.Target))
 	}
 	fmt.Fprintln(w)
 	printTable(w, sum, records, nil, *limit, *sortBy)
@@ -137,9 +138,13 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 	header := append([]string{"TRIAL", "STATUS"}, paramNames...)
 	header = append(header, "ITER", "TIME (S)")
 	header = append(header, metrics...)
+	for i, h := range header {
+		// Metric names come from the trials; a tab would add a column.
+		header[i] = progress.Sanitize(h)
+	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range shown {
-		cells := []string{r.ID, string(r.Status)}
+		cells := []string{progress.Sanitize(r.ID), progress.Sanitize(string(r.Status))}
 		for _, p := range paramNames {
 			cells = append(cells, formatValue(r.Params[p]))
 		}
@@ -166,7 +171,7 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 	}
 	best := results.Best(records, sum.Metric, sum.Mode)
 	if best == nil {
-		fmt.Fprintf(w, "No finished trial has reported %s yet.\n", sum.Metric)
+		fmt.Fprintf(w, "No finished trial has reported %s yet.\n", progress.Sanitize(sum.Metric))
 		return
 	}
 	params := paramsText(best.Params, paramNames)
@@ -174,7 +179,7 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 		// An experiment without a search space has no parameters to show.
 		params = " (" + params + ")"
 	}
-	fmt.Fprintf(w, "Best trial: %s with %s=%s%s\n", best.ID, sum.Metric, formatValue(best.LastResult[sum.Metric]), params)
+	fmt.Fprintf(w, "Best trial: %s with %s=%s%s\n", progress.Sanitize(best.ID), progress.Sanitize(sum.Metric), formatValue(best.LastResult[sum.Metric]), params)
 }
 
 // printErrors names a few failed trials and their last error, so the table
@@ -205,7 +210,7 @@ func printErrors(w io.Writer, records []*results.TrialRecord) {
 		if r.Attempts == 1 {
 			attempts = "attempt"
 		}
-		fmt.Fprintf(w, "  %s (%d %s): %s\n", r.ID, r.Attempts, attempts, first)
+		fmt.Fprintf(w, "  %s (%d %s): %s\n", progress.Sanitize(r.ID), r.Attempts, attempts, progress.Sanitize(first))
 	}
 }
 
@@ -329,14 +334,15 @@ func paramsText(params map[string]any, names []string) string {
 	parts := make([]string, 0, len(names))
 	for _, n := range names {
 		if v, ok := params[n]; ok {
-			parts = append(parts, n+"="+formatValue(v))
+			parts = append(parts, progress.Sanitize(n)+"="+formatValue(v))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
 // formatValue prints a parameter or metric compactly: whole numbers in
-// full, others to 6 significant digits, as Ray Tune's tables do.
+// full, others to 6 significant digits, as Ray Tune's tables do; text is
+// sanitized for the terminal.
 func formatValue(v any) string {
 	if v == nil {
 		return ""
@@ -351,7 +357,7 @@ func formatValue(v any) string {
 		return strconv.FormatFloat(f, 'g', 6, 64)
 	}
 	if s, ok := v.(string); ok {
-		return s
+		return progress.Sanitize(s)
 	}
-	return fmt.Sprint(v)
+	return progress.Sanitize(fmt.Sprint(v))
 }

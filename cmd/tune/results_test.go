@@ -172,3 +172,47 @@ func TestResultsCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestResultsCommandSanitizesWhatTrialsWroteButJSONKeepsIt(t *testing.T) {
+	root := t.TempDir()
+	evil := "e\x1b[2J\tvil\nname"
+	value := "x\x1b]0;title\x07\ry"
+	s, err := results.Open(root, results.Info{Name: "evil", File: "evil.hcl", Metric: "loss", Mode: "min", Target: "local"},
+		[]results.TrialInfo{{ID: "00000-abcdef", Index: 0, Params: map[string]any{"opt": "a\x1b[31mdam"}}, {ID: "00001-abcdef", Index: 1}})
+	require.NoError(t, err)
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	recs := s.Records()
+	for _, rec := range recs {
+		rec.Status, rec.Attempts = results.Running, 1
+		_, _, err := s.BeginAttempt(rec, 0, start)
+		require.NoError(t, err)
+	}
+	_, err = s.Report(recs[0], map[string]any{"loss": 0.5, evil: 2.0, "note": value}, start.Add(time.Second))
+	require.NoError(t, err)
+	recs[0].Status = results.Terminated
+	recs[1].Status, recs[1].Error = results.Error, "boom\x1b[2J\x08"
+	for _, rec := range recs {
+		require.NoError(t, s.EndAttempt(rec))
+	}
+	require.NoError(t, s.WriteSummary(results.Summary{Status: "finished"}))
+	require.NoError(t, s.Close())
+
+	stdout, stderr, code := runResultsCmd(t, "evil", "-results", root)
+	require.Equal(t, exitOK, code, stderr)
+	for _, c := range []string{"\x1b", "\x07", "\x08", "\r"} {
+		assert.NotContains(t, stdout, c)
+	}
+	assert.Contains(t, stdout, "e vil; name", "the metric's name, on one line")
+	assert.Contains(t, stdout, "opt=adam")
+	assert.Contains(t, stdout, "(1 attempt): boom\n")
+
+	stdout, stderr, code = runResultsCmd(t, "evil", "-results", root, "-json")
+	require.Equal(t, exitOK, code, stderr)
+	var got struct {
+		Trials []*results.TrialRecord `json:"trials"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+	require.Len(t, got.Trials, 2)
+	assert.Equal(t, value, got.Trials[0].LastResult["note"], "JSON keeps the data exactly")
+	assert.Equal(t, 2.0, got.Trials[0].LastResult[evil])
+}
