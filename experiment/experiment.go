@@ -46,6 +46,16 @@ const (
 )
 
 // DefaultGPUDevice is the Nomad device a `gpu = N` request asks for.
+// MaxTrials bounds the trials of one experiment (grid points ×
+// num_samples), so that a typo in num_samples is an error instead of
+// minutes of work and gigabytes of memory.
+const MaxTrials = 250_000
+
+// MaxAllocations bounds the allocations of one trial, all groups' counts
+// together: a trial is placed all or nothing, and a count of a billion is
+// a mistake, not a gang.
+const MaxAllocations = 1000
+
 const DefaultGPUDevice = "nvidia/gpu"
 
 // DefaultMemoryMiB is the memory a task gets when it asks for none; it is

@@ -47,10 +47,24 @@ func (e *Experiment) resolveShape(tv TrialVars) (*Shape, hcl.Diagnostics) {
 	ctx := e.TrialContext(tv)
 	r := resolver{e: e, ctx: ctx}
 	shape := &Shape{Groups: make([]GroupShape, 0, len(e.Groups))}
+	allocs := 0
 	for _, g := range e.Groups {
 		gs := GroupShape{Name: g.Name, Count: 1}
 		if g.Count != nil {
-			gs.Count = r.wholeNumber(g.Count, "count", 1, 1)
+			gs.Count = r.wholeNumber(g.Count, "count", 1, MaxAllocations, 1)
+		}
+		if allocs += gs.Count; allocs > MaxAllocations && allocs-gs.Count <= MaxAllocations {
+			subject := g.DefRange
+			if g.Count != nil {
+				subject = g.Count.Range()
+			}
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity:    hcl.DiagError,
+				Summary:     "Too many allocations",
+				Detail:      fmt.Sprintf("The groups of this trial add up to %d allocations, more than the %d tune places as one trial.", allocs, MaxAllocations),
+				Subject:     subject.Ptr(),
+				EvalContext: r.ctx,
+			})
 		}
 		for _, c := range e.Constraints {
 			gs.Constraints = append(gs.Constraints, r.constraint(c))
@@ -300,9 +314,9 @@ func (r *resolver) number(expr hcl.Expression, name string) (float64, bool) {
 	return f, true
 }
 
-// wholeNumber evaluates an integer of at least min; def is used when the
+// wholeNumber evaluates an integer in [min, max]; def is used when the
 // value is unknown or invalid.
-func (r *resolver) wholeNumber(expr hcl.Expression, name string, min, def int) int {
+func (r *resolver) wholeNumber(expr hcl.Expression, name string, min, max, def int) int {
 	f, ok := r.number(expr, name)
 	if !ok {
 		return def
@@ -315,8 +329,12 @@ func (r *resolver) wholeNumber(expr hcl.Expression, name string, min, def int) i
 		r.errorf(expr, "Invalid value for "+name, "The %s must be at least %d; got %s.", name, min, FormatNumber(f))
 		return def
 	}
-	if f > math.MaxInt32 {
-		r.errorf(expr, "Invalid value for "+name, "The %s is too large: %s.", name, FormatNumber(f))
+	if f > float64(max) {
+		if max == math.MaxInt32 {
+			r.errorf(expr, "Invalid value for "+name, "The %s is too large: %s.", name, FormatNumber(f))
+		} else {
+			r.errorf(expr, "Invalid value for "+name, "The %s must be at most %d; got %s.", name, max, FormatNumber(f))
+		}
 		return def
 	}
 	return int(f)
@@ -410,7 +428,7 @@ func (r *resolver) resources(task string, spec *ResourcesSpec) TaskResources {
 	res.GPURange = spec.DefRange
 	if spec.Cores != nil {
 		res.CPU = 0
-		res.Cores = r.wholeNumber(spec.Cores, "cores", 1, 1)
+		res.Cores = r.wholeNumber(spec.Cores, "cores", 1, math.MaxInt32, 1)
 	}
 	if spec.CPU != nil {
 		if f, ok := r.number(spec.CPU, "cpu"); ok {
@@ -451,7 +469,7 @@ func (r *resolver) resources(task string, spec *ResourcesSpec) TaskResources {
 	for _, d := range spec.Devices {
 		req := DeviceRequest{Name: d.Name, Count: 1}
 		if d.Count != nil {
-			req.Count = r.wholeNumber(d.Count, "device count", 0, 1)
+			req.Count = r.wholeNumber(d.Count, "device count", 0, math.MaxInt32, 1)
 		}
 		for _, c := range d.Constraints {
 			req.Constraints = append(req.Constraints, r.constraint(c))

@@ -76,7 +76,7 @@ func TestResolveShapeChecksEachTrialsValues(t *testing.T) {
 				g.Count = expr(t, e, "trial.x * 1e12")
 			},
 			x:    cty.NumberIntVal(1),
-			want: "Invalid value for count: The count is too large: 1e+12.",
+			want: "Invalid value for count: The count must be at most 1000; got 1e+12.",
 		},
 		{
 			name: "a gpu over one that is not whole",

@@ -193,7 +193,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		}
 	}
 	if a, ok := attrs["num_samples"]; ok {
-		if n, ok := d.integer(a, 1, math.MaxInt32); ok {
+		if n, ok := d.integer(a, 1, experiment.MaxTrials); ok {
 			exp.NumSamples = int(n)
 		}
 	}

@@ -50,7 +50,7 @@ func (t *Trial) Params(space *experiment.Space) map[string]any {
 
 // MaxTrials bounds the number of trials one experiment may have, so a typo
 // in num_samples or a huge grid is an error instead of an out-of-memory.
-const MaxTrials = 10_000_000
+const MaxTrials = experiment.MaxTrials
 
 // Trials generates every trial of the experiment: for each of num_samples,
 // every grid point, with random parameters drawn from a source seeded by

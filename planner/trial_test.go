@@ -250,7 +250,7 @@ experiment "huge" {
 	assert.Nil(t, ts)
 	require.Len(t, diags, 1)
 	assert.Equal(t, "Too many trials", diags[0].Summary)
-	assert.Equal(t, "The grid has 4000 points and num_samples is 5000: more than the 10000000 trials tune handles in one experiment.", diags[0].Detail)
+	assert.Equal(t, "The grid has 4000 points and num_samples is 5000: more than the 250000 trials tune handles in one experiment.", diags[0].Detail)
 	require.NotNil(t, diags[0].Subject)
 	assert.Equal(t, 2, diags[0].Subject.Start.Line)
 }

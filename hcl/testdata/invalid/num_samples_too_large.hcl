@@ -1,4 +1,4 @@
-# want: 3: Invalid value for num_samples: num_samples must be at most 2147483647; got 1e+10
+# want: 3: Invalid value for num_samples: num_samples must be between 1 and 250000; got 1e+10
 experiment "many" {
   num_samples = 1e10
   task "train" {
