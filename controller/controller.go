@@ -463,6 +463,7 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 		}
 		c.updateBest(r.rec)
 		c.notify(TrialReported, r.rec, "")
+		c.checkMetric(r.rec)
 		if reason := c.stopRule(r.rec.LastResult); reason != "" {
 			c.stop(ctx, r, reason, true)
 		}

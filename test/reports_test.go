@@ -83,3 +83,38 @@ fi
 	assert.Contains(t, js.stdout, `"loss": NaN`)
 	assert.Contains(t, js.stdout, `"best_trial": "`+ids[1]+`"`)
 }
+
+func TestApplyExitsOneWhenTrialsNeverReportTheMetric(t *testing.T) {
+	w := newWorkspace(t)
+	w.write(t, "trial.sh", `echo '@tune: {"loss": 1}'
+echo '@tune {"val_loss": 0.5, "epoch": 1}'
+echo '@tune {"val_loss": 0.4, "epoch": 2}'
+`)
+	w.write(t, "exp.hcl", shellExperiment("misspelt", 2))
+	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB")
+	require.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	ids := w.trialIDs(t, "misspelt", 2)
+
+	var metricWarnings, protocolWarnings []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.HasPrefix(l, "warning: ") && strings.Contains(l, `metric = "loss"`):
+			metricWarnings = append(metricWarnings, l)
+		case strings.HasPrefix(l, "warning: ") && strings.Contains(l, `not "@tune "`):
+			protocolWarnings = append(protocolWarnings, l)
+		}
+	}
+	assert.Len(t, protocolWarnings, 2, "the near miss is explained once per trial:\n%s", r.stdout)
+	require.Len(t, metricWarnings, 2, "one warning per trial, at its first report:\n%s", r.stdout)
+	for _, id := range ids {
+		assert.Contains(t, r.stdout, "warning: trial "+id+` reported epoch, val_loss; metric = "loss" needs a number in every report`)
+		assert.Contains(t, r.stdout, "  "+id+" reported epoch, val_loss\n")
+	}
+	assert.Contains(t, r.stdout, "Trials that never reported loss, the experiment's metric (2):")
+	assert.Contains(t, r.stdout, "No finished trial has reported loss yet.")
+	assert.Contains(t, r.stderr, "tune apply: 2 trials finished without reporting loss, the experiment's metric")
+
+	table := tune(t, "", "results", "misspelt", "-results", w.results)
+	require.Equal(t, 0, table.code, table.stderr)
+	assert.Contains(t, table.stdout, "Trials that never reported loss, the experiment's metric (2):")
+}

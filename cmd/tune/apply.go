@@ -54,8 +54,10 @@ Usage: tune apply [options] FILE
   budget ended the experiment); 4 when another tune apply drives the
   experiment; 1 when the file is invalid, nothing can run, the lease
   cannot be held, some trials' jobs changed (without -replace), some
-  trial ended in error, or the trials were stopped outside tune
-  (tune stop, nomad job stop: resumable); 130 when interrupted (resumable).
+  trial ended in error, some trial finished without ever reporting the
+  experiment's metric as a number (as Ray Tune raises an error), or the
+  trials were stopped outside tune (tune stop, nomad job stop:
+  resumable); 130 when interrupted (resumable).
 `
 
 // exitInterrupted is the shell's status for a process ended by SIGINT.
@@ -243,6 +245,13 @@ func runApply(env *cliEnv, args []string) int {
 		return exitError
 	case outcome.Status == controller.StatusStopped:
 		fmt.Fprintf(env.stdout, "Stopped: %s.\n", outcome.Message)
+	}
+	if missing := results.MissingMetric(store.Records(), exp.Metric); len(missing) > 0 {
+		// Ray Tune raises an error here: the experiment cannot say which
+		// trial is best when trials do not report what it ranks them by.
+		fmt.Fprintf(env.stderr, "tune apply: %d %s finished without reporting %s, the experiment's metric (see above)\n",
+			len(missing), pluralWord(len(missing), "trial", "trials"), progress.Sanitize(exp.Metric))
+		return exitError
 	}
 	return exitOK
 }

@@ -164,6 +164,7 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 		fmt.Fprintf(w, "... and %d more trials\n", more)
 	}
 	printErrors(w, records)
+	printMissingMetric(w, records, sum.Metric)
 
 	fmt.Fprintln(w)
 	if sum.Metric == "" {

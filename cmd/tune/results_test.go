@@ -216,3 +216,36 @@ func TestResultsCommandSanitizesWhatTrialsWroteButJSONKeepsIt(t *testing.T) {
 	assert.Equal(t, value, got.Trials[0].LastResult["note"], "JSON keeps the data exactly")
 	assert.Equal(t, 2.0, got.Trials[0].LastResult[evil])
 }
+
+func TestResultsCommandNamesTheTrialsThatNeverReportedTheMetric(t *testing.T) {
+	root := t.TempDir()
+	var trials []results.TrialInfo
+	for i := 0; i < 3; i++ {
+		trials = append(trials, results.TrialInfo{ID: fmt.Sprintf("%05d-abcdef", i), Index: i})
+	}
+	s, err := results.Open(root, results.Info{Name: "misspelt", File: "misspelt.hcl", Metric: "loss", Mode: "min", Target: "local"}, trials)
+	require.NoError(t, err)
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	reports := []map[string]any{{"val_loss": 0.5, "epoch": 1.0}, {"loss": "0.5"}, {"loss": 0.25}}
+	for i, rec := range s.Records() {
+		rec.Status, rec.Attempts = results.Running, 1
+		_, _, err := s.BeginAttempt(rec, 0, start)
+		require.NoError(t, err)
+		_, err = s.Report(rec, reports[i], start.Add(time.Second))
+		require.NoError(t, err)
+		rec.Status = results.Terminated
+		require.NoError(t, s.EndAttempt(rec))
+	}
+	require.NoError(t, s.WriteSummary(results.Summary{Status: "finished"}))
+	require.NoError(t, s.Close())
+
+	stdout, stderr, code := runResultsCmd(t, "misspelt", "-results", root)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, `
+Trials that never reported loss, the experiment's metric (2):
+  00000-abcdef reported epoch, val_loss
+  00001-abcdef reported loss as "0.5", not a number
+
+Best trial: 00002-abcdef with loss=0.25
+`)
+}
