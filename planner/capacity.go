@@ -217,37 +217,30 @@ func (c *Capacity) Totals() Totals {
 		t.FreeCores += max(n.Cores-n.Used.Cores, 0)
 		t.MemoryMiB += n.MemoryMiB
 		t.FreeMemoryMiB += max(n.MemoryMiB-n.Used.MemoryMiB, 0)
-		for _, g := range n.Devices {
-			if !g.Matches(gpu) {
-				continue
-			}
-			for _, inst := range g.Instances {
-				if inst.Healthy {
-					t.GPUs++
-					t.FreeGPUs += float64(max(1000-inst.Share, 0)) / 1000
-				}
-			}
-		}
 	}
+	gpus, free := c.deviceUse(gpu)
+	t.GPUs, t.FreeGPUs = int(gpus), free
 	t.CPUCores = float64(shares) / spc
 	t.FreeCPUCores = float64(freeShares) / spc
 	return t
 }
 
-// deviceInstances counts the healthy instances of the devices a request
-// for name can use, for reports of how many a target has.
-func (c *Capacity) deviceInstances(name string) int {
-	count := 0
+// deviceUse is how many healthy instances of the devices a request for
+// name can use the target has, and how much of them is free (a shared
+// instance counts in part).
+func (c *Capacity) deviceUse(name string) (total, free float64) {
 	for _, n := range c.Nodes {
 		for _, g := range n.Devices {
-			if g.Matches(name) {
-				for _, inst := range g.Instances {
-					if inst.Healthy {
-						count++
-					}
+			if !g.Matches(name) {
+				continue
+			}
+			for _, inst := range g.Instances {
+				if inst.Healthy {
+					total++
+					free += float64(max(1000-inst.Share, 0)) / 1000
 				}
 			}
 		}
 	}
-	return count
+	return total, free
 }

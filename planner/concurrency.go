@@ -47,6 +47,10 @@ type AtOnceResult struct {
 // Admission only ever takes capacity, so a shape that failed once never
 // fits again: each distinct shape is tried until its first failure, which
 // keeps 100,000 trials of a few shapes to a few fits each.
+//
+// The limit is explained by the last shape that stopped fitting, against
+// the target as admission left it: a large trial that waits early while
+// smaller ones keep filling the target is not what bounds the count.
 func AtOnce(c *Capacity, shapes []*experiment.Shape, placement experiment.Placement, maxTrials int) AtOnceResult {
 	sim := c.emptyClone()
 	type entry struct {
@@ -60,7 +64,6 @@ func AtOnce(c *Capacity, shapes []*experiment.Shape, placement experiment.Placem
 		lastEntry *entry
 		f         = &fitter{}
 		count     int
-		limit     *Unfit
 		limitPlan *trialPlan
 	)
 	for i, s := range shapes {
@@ -85,19 +88,22 @@ func AtOnce(c *Capacity, shapes []*experiment.Shape, placement experiment.Placem
 			e.plan = prepare(sim, s)
 		}
 		f.reset(sim, e.plan, placement, false)
-		a, u := f.fit(limit == nil)
+		a, _ := f.fit(false)
 		if a == nil {
 			e.full = true
-			if limit == nil && sim.fitsEmpty(e.plan, placement) {
-				limit, limitPlan = u, e.plan
+			if sim.fitsEmpty(e.plan, placement) {
+				limitPlan = e.plan
 			}
 			continue
 		}
 		sim.Commit(a)
 		count++
 	}
-	if limit != nil {
-		return AtOnceResult{Count: count, Limit: LimitCapacity, Detail: capacityDetail(sim, count, limit, limitPlan, len(entries) == 1), Unfit: limit}
+	if limitPlan != nil {
+		f.reset(sim, limitPlan, placement, false)
+		if _, limit := f.fit(true); limit != nil {
+			return AtOnceResult{Count: count, Limit: LimitCapacity, Detail: capacityDetail(sim, count, limit, limitPlan, len(entries) == 1), Unfit: limit}
+		}
 	}
 	res := AtOnceResult{Count: count, Limit: LimitTrials}
 	switch {
@@ -122,11 +128,18 @@ func (c *Capacity) fitsEmpty(tp *trialPlan, placement experiment.Placement) bool
 }
 
 // capacityDetail names the exhausted resource with the target's total and
-// one trial's need, which is the arithmetic behind the count. When that
-// quotient is not the whole story (trials of different sizes, nodes too
-// small to use all of a resource, a shortage that is not a resource) the
-// Unfit's own reason is given too.
+// one trial's need, which is the arithmetic behind the count. Trials of
+// different sizes have no one need: then it is how much of the resource
+// admission left in use. When the arithmetic is not the whole story
+// (trials of different sizes, nodes too small to use all of a resource, a
+// shortage that is not a resource) the Unfit's own reason is given too.
 func capacityDetail(c *Capacity, count int, u *Unfit, tp *trialPlan, oneShape bool) string {
+	if !oneShape {
+		if use := inUse(c, u.Dimension); use != "" {
+			return fmt.Sprintf("%d at once: %s; %s", count, use, u.Reason())
+		}
+		return fmt.Sprintf("%d at once: %s", count, u.Reason())
+	}
 	spc := float64(c.SharesPerCore())
 	totals := c.Totals()
 	var total, per float64
@@ -159,11 +172,7 @@ func capacityDetail(c *Capacity, count int, u *Unfit, tp *trialPlan, oneShape bo
 				}
 			}
 		}
-		if name == c.gpuDevice() {
-			total = float64(totals.GPUs)
-		} else {
-			total = float64(c.deviceInstances(name))
-		}
+		total, _ = c.deviceUse(name)
 		text = fmt.Sprintf("%s (%s / %s per trial)", name, experiment.FormatNumber(total), experiment.FormatNumber(per))
 	default:
 		return fmt.Sprintf("%d at once: %s", count, u.Reason())
@@ -172,6 +181,25 @@ func capacityDetail(c *Capacity, count int, u *Unfit, tp *trialPlan, oneShape bo
 		return fmt.Sprintf("%d at once: %s", count, text)
 	}
 	return fmt.Sprintf("%d at once: %s; %s", count, text, u.Reason())
+}
+
+// inUse says how much of a dimension is taken, e.g. "CPU (10 of 10 cores
+// in use)"; empty for a dimension that is not a resource.
+func inUse(c *Capacity, dim string) string {
+	t := c.Totals()
+	switch {
+	case dim == "cpu":
+		return fmt.Sprintf("CPU (%s of %s cores in use)", experiment.FormatNumber(math.Round((t.CPUCores-t.FreeCPUCores)*100)/100), experiment.FormatNumber(t.CPUCores))
+	case dim == "cores":
+		return fmt.Sprintf("cores (%d of %d in use)", t.Cores-t.FreeCores, t.Cores)
+	case dim == "memory":
+		return fmt.Sprintf("memory (%d of %d MiB in use)", t.MemoryMiB-t.FreeMemoryMiB, t.MemoryMiB)
+	case strings.HasPrefix(dim, "devices: "):
+		name := strings.TrimPrefix(dim, "devices: ")
+		total, free := c.deviceUse(name)
+		return fmt.Sprintf("%s (%s of %s in use)", name, experiment.FormatNumber(math.Round((total-free)*100)/100), experiment.FormatNumber(total))
+	}
+	return ""
 }
 
 // fitKey writes what fitting depends on of a shape: two shapes with equal

@@ -145,13 +145,31 @@ func TestAtOnce(t *testing.T) {
 			c:         cluster(3, 64, 65536, 0),
 			shapes:    repeat(100, shape(group("worker", 2, task(1, 300, 0)))),
 			placement: experiment.PlacementStrictSpread,
-			count:     64, limit: LimitCapacity, detail: "64 at once: CPU (192 cores / 2 per trial); no node has 1 free CPUs (largest: 0) after placing 1 of 2 allocations, with 1 node ruled out by strict_spread",
+			count:     64, limit: LimitCapacity, detail: "64 at once: CPU (192 cores / 2 per trial); no node has 1 free CPU (largest: 0) after placing 1 of 2 allocations, with 1 node ruled out by strict_spread",
 		},
 		{
 			name:   "a large trial waits while smaller ones behind it start",
 			c:      laptop(0),
 			shapes: []*experiment.Shape{single(3, 300, 0), single(2, 300, 0), single(1, 300, 0), single(0.5, 300, 0)},
-			count:  2, limit: LimitCapacity, detail: "2 at once: CPU (4 cores / 2 per trial); no node has 2 free CPUs (largest: 1)",
+			count:  2, limit: LimitCapacity, detail: "2 at once: CPU (4 of 4 cores in use); no node has 0.5 free CPUs (largest: 0)",
+		},
+		{
+			name:   "large trials that wait early are not the limit when small ones fill the target",
+			c:      testCapacity(testNode("local", 10, 65536, 0)),
+			shapes: []*experiment.Shape{single(3, 300, 0), single(1, 300, 0), single(3, 300, 0), single(1, 300, 0), single(3, 300, 0), single(1, 300, 0), single(1, 300, 0), single(1, 300, 0)},
+			count:  6, limit: LimitCapacity, detail: "6 at once: CPU (10 of 10 cores in use); no node has 1 free CPU (largest: 0)",
+		},
+		{
+			name:   "the CPU is the limit when GPU trials wait but CPU-only trials fill the CPUs",
+			c:      laptop(1),
+			shapes: []*experiment.Shape{single(1, 300, 1), single(1, 300, 0), single(1, 300, 1), single(1, 300, 0), single(1, 300, 0), single(1, 300, 0)},
+			count:  4, limit: LimitCapacity, detail: "4 at once: CPU (4 of 4 cores in use); no node has 1 free CPU (largest: 0)",
+		},
+		{
+			name:   "the GPU is the limit when CPUs are left over",
+			c:      testCapacity(testNode("local", 16, 65536, 2)),
+			shapes: repeat(8, single(2, 300, 1)),
+			count:  2, limit: LimitCapacity, detail: "2 at once: nvidia/gpu (2 / 1 per trial)",
 		},
 		{
 			name:   "trials that can never run are not the limit",
@@ -203,7 +221,7 @@ func TestAtOnceAdmitsSmallerTrialsPastOneThatWaits(t *testing.T) {
 	// 1-GPU trial after that takes the last GPU: 85 + 1.
 	assert.Equal(t, 86, got.Count)
 	assert.Equal(t, LimitCapacity, got.Limit)
-	assert.Equal(t, "86 at once: nvidia/gpu (128 / 2 per trial); no node has 2 free nvidia/gpu (largest: 1)", got.Detail)
+	assert.Equal(t, "86 at once: nvidia/gpu (128 of 128 in use); no node has 1 free nvidia/gpu (largest: 0)", got.Detail)
 }
 
 // The speed of this case is measured by BenchmarkAtOnce; the test holds

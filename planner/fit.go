@@ -954,11 +954,12 @@ func (f *fitter) exhaustedReason(u *Unfit, gp *groupPlan, cands []int) string {
 	switch {
 	case !coresFit:
 		u.Dimension = "cores"
-		return fmt.Sprintf("no node has %d free cores (largest: %d)", gp.cores, max(largestCores, 0))
+		return fmt.Sprintf("no node has %d free %s (largest: %d)", gp.cores, plural(gp.cores, "core", "cores"), max(largestCores, 0))
 	case !cpuFit:
 		u.Dimension = "cpu"
 		need := float64(gp.cpu)/float64(spc) + float64(gp.cores)
-		return fmt.Sprintf("no node has %s free CPUs (largest: %s)", experiment.FormatNumber(math.Round(need*100)/100), formatCores(largestCPU, spc))
+		need = math.Round(need*100) / 100
+		return fmt.Sprintf("no node has %s free %s (largest: %s)", experiment.FormatNumber(need), pluralFloat(need, "CPU", "CPUs"), formatCores(largestCPU, spc))
 	case !memFit:
 		u.Dimension = "memory"
 		return fmt.Sprintf("no node has %d MiB free memory (largest: %d MiB)", gp.mem, max(largestMem, 0))
@@ -1093,6 +1094,15 @@ func (f *fitter) allocSummary(gp *groupPlan) string {
 
 func formatCores(shares, spc int64) string {
 	return experiment.FormatNumber(math.Round(float64(max(shares, 0))/float64(spc)*100) / 100)
+}
+
+// pluralFloat is plural for amounts that may be fractions: "1 CPU", "0.5
+// CPUs", "2 CPUs".
+func pluralFloat(n float64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func plural(n int, one, many string) string {
