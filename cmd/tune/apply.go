@@ -77,7 +77,7 @@ func runApply(env *cliEnv, args []string) int {
 	replace := fs.Bool("replace", false, "Run again the trials whose job in Nomad was compiled from another definition of the experiment, as new versions of their jobs (without it, apply refuses them).")
 	files, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(files) != 1 {
 		fs.Usage()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -104,6 +105,15 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// flagStatus is the exit status of a command whose options did not parse:
+// 0 when -h or -help asked for the usage, which the flag set has printed.
+func flagStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitError
 }
 
 func newFlagSet(name, usageText string, stderr io.Writer) *flag.FlagSet {

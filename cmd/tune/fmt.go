@@ -30,7 +30,7 @@ func runFmt(env *cliEnv, args []string) int {
 	write := fs.Bool("write", true, "Write the result to the file (false: print it).")
 	paths, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(paths) == 0 {
 		paths = []string{"."}

@@ -62,6 +62,10 @@ func run(env *cliEnv, args []string) int {
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
+		// "tune help plan" is "tune plan -help".
+		if cmd, ok := commands[argAt(args, 1)]; ok && name == "help" {
+			return cmd.run(env, []string{"-help"})
+		}
 		usage(env.stdout)
 		return exitOK
 	case "-v", "-version", "--version":
@@ -74,6 +78,13 @@ func run(env *cliEnv, args []string) int {
 		return exitError
 	}
 	return cmd.run(env, args[1:])
+}
+
+func argAt(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
 }
 
 func usage(w io.Writer) {

@@ -56,7 +56,7 @@ func runPlan(env *cliEnv, args []string) int {
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	files, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(files) != 1 {
 		fs.Usage()

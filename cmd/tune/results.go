@@ -45,7 +45,7 @@ func runResults(env *cliEnv, args []string) int {
 	limit := fs.Int("limit", shownTrials, "Rows of the table to show; 0 shows every trial.")
 	names, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(names) != 1 {
 		fs.Usage()

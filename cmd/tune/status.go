@@ -75,7 +75,7 @@ func runStatus(env *cliEnv, args []string) int {
 	asJSON := fs.Bool("json", false, "Print the status as JSON.")
 	names, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(names) != 1 {
 		fs.Usage()
@@ -261,7 +261,7 @@ func runStop(env *cliEnv, args []string) int {
 	purge := fs.Bool("purge", false, "Also remove the jobs from Nomad's state.")
 	names, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(names) != 1 {
 		fs.Usage()

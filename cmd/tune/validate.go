@@ -26,7 +26,7 @@ func runValidate(env *cliEnv, args []string) int {
 	asJSON := fs.Bool("json", false, "Print the result as JSON.")
 	files, err := parseArgs(fs, args)
 	if err != nil {
-		return exitError
+		return flagStatus(err)
 	}
 	if len(files) != 1 {
 		fs.Usage()
