@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/nomad-tune/tune/driver/local"
 )
 
 // Exit codes shared by the commands.
@@ -50,6 +52,9 @@ type cliEnv struct {
 }
 
 func main() {
+	// tune runs itself as each local trial's supervisor (see package
+	// local); in that role it does nothing else.
+	local.MaybeSupervise()
 	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv}
 	os.Exit(run(env, os.Args[1:]))
 }

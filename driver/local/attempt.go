@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nomad-tune/tune/driver"
@@ -159,12 +157,15 @@ func (a *attempt) launch() error {
 }
 
 func (a *attempt) startProcess(t *taskPlan) (*process, error) {
-	// exec.Command looks a bare name up on PATH; a relative path such as
-	// ./train.sh is taken relative to Dir when the process starts.
-	cmd := exec.Command(t.command, t.args...)
+	// A bare name is looked up on PATH; a relative path such as
+	// ./train.sh is taken relative to the experiment's folder.
+	path, err := lookCommand(t.command, a.dir)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", t.name, &driver.CannotRunError{Err: err})
+	}
+	cmd := taskCommand(path, t.command, t.args)
 	cmd.Dir = a.dir
 	cmd.Env = t.env
-	setProcessGroup(cmd)
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
@@ -193,14 +194,6 @@ func (a *attempt) startProcess(t *taskPlan) (*process, error) {
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
 	return &process{plan: t, cmd: cmd, stdout: outR, stderr: errR, exited: make(chan struct{})}, nil
-}
-
-// isExecFailure reports whether a start failed because the command could
-// not be executed (missing, not executable, not a program), which every
-// later attempt would repeat, rather than for want of a resource.
-func isExecFailure(err error) bool {
-	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // abandon kills a process of an attempt that did not start whole, and reaps

@@ -16,12 +16,32 @@
 // the task's command with its args, never through a shell, in the
 // experiment file's folder, with the environment a Nomad task of the same
 // trial gets (TUNE_RANK, TUNE_WORLD_SIZE, TUNE_CONFIG, ... as package jobs
-// sets them) and CUDA_VISIBLE_DEVICES naming the GPUs the
+// sets them; of tune's own environment, everything but NOMAD_*, the Nomad
+// client's credentials, which a task passes in its env block if it means
+// to) and CUDA_VISIBLE_DEVICES naming the GPUs the
 // planner's assignment granted the task, with CUDA_DEVICE_ORDER=PCI_BUS_ID
 // so that CUDA and NVML count GPUs alike. Each process leads a process
 // group of its own, so a stop (SIGTERM, then SIGKILL after a grace period)
 // reaches everything it started, and what a task leaves behind in its group
-// when it exits is killed, as Nomad's executor does. A trial's processes
+// when it exits is killed, as Nomad's executor does.
+//
+// Nothing of a trial may outlive tune: after a kill -9 of tune, a trainer
+// behind a shell (sh train.sh starting python) would otherwise run on
+// unseen, and beside the same trial's next attempt when the experiment
+// resumes. A parent-death signal reaches only the direct child, and a
+// process group only the processes that stay in it, so on Linux every task
+// runs under a supervisor: tune itself, run again with a hidden argument
+// (SupervisorCommand; the tune command's main and this package's TestMain
+// call MaybeSupervise). The supervisor is a child subreaper, so the task's
+// whole tree stays below it; it learns of tune's death from the end of a
+// pipe only tune writes to (and a parent-death signal), then kills the
+// tree, and when the task exits it kills what is left and exits as the
+// task did. This was chosen over recording each trial's process group in
+// its folder and killing it on resume: that leaves the trainer running
+// until a resume that may never come, needs checks that the recorded
+// process is still ours, and misses processes that left the group. Other
+// systems run the task directly, in its group, and a task there outlives a
+// tune that is killed. A trial's processes
 // start together or not
 // at all and fail together: when one exits non-zero the others are stopped.
 // Output is passed on line by line and @tune lines become report events,

@@ -256,7 +256,7 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 		return nil, fmt.Errorf("TUNE_CONFIG holds the parameters as JSON, and these cannot be encoded: %w", err)
 	}
 	world := shape.Allocs()
-	base := os.Environ()
+	base := inheritedEnv(os.Environ())
 	var tasks []*taskPlan
 	rank := 0
 	for gi, g := range shape.Groups {
@@ -324,6 +324,16 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 		}
 	}
 	return tasks, nil
+}
+
+// inheritedEnv is what a local trial inherits of tune's environment: all of
+// it but the Nomad client's settings (NOMAD_TOKEN, NOMAD_HTTP_AUTH,
+// NOMAD_CLIENT_KEY, ...). They are the user's credentials for a cluster,
+// which a trainer has no business holding; a task that needs one passes it
+// in its env block. On Nomad, a task's environment is Nomad's, so both
+// targets agree.
+func inheritedEnv(environ []string) []string {
+	return slices.DeleteFunc(environ, func(kv string) bool { return strings.HasPrefix(kv, "NOMAD_") })
 }
 
 // findAlloc is the assignment of allocation index of group, looked up by

@@ -176,6 +176,9 @@ func shExperiment(script string, extra ...string) string {
 func TestStartGivesEachTaskTunesEnvironment(t *testing.T) {
 	t.Setenv("TUNE_TEST_FROM_PARENT", "inherited")
 	t.Setenv("CUDA_VISIBLE_DEVICES", "7")
+	t.Setenv("NOMAD_TOKEN", "secret-token")
+	t.Setenv("NOMAD_CLIENT_KEY", "/secret/key.pem")
+	t.Setenv("NOMAD_HTTP_AUTH", "user:password")
 	h := setup(t, `experiment "env-test" {
   num_samples = 2
   space {
@@ -191,6 +194,7 @@ func TestStartGivesEachTaskTunesEnvironment(t *testing.T) {
     env {
       FROM_TASK = "lr-${trial.lr}"
       TUNE_RANK = "99"
+      NOMAD_CLIENT_KEY = "passed-on-purpose"
     }
   }
 }`, Options{})
@@ -226,6 +230,9 @@ func TestStartGivesEachTaskTunesEnvironment(t *testing.T) {
 			assert.Equal(t, v, got, k)
 		}
 	}
+	assert.NotContains(t, env, "NOMAD_TOKEN", "a trial does not inherit the Nomad client's credentials")
+	assert.NotContains(t, env, "NOMAD_HTTP_AUTH")
+	assert.Equal(t, "passed-on-purpose", env["NOMAD_CLIENT_KEY"], "the task's env block passes what it means to")
 	dir, err := filepath.EvalSymlinks(h.exp.Dir)
 	require.NoError(t, err)
 	assert.Equal(t, dir, env["cwd"], "the task runs in the experiment's folder")
@@ -772,7 +779,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	assert.ErrorContains(t, err, "-local-cpus")
 }
 
-func TestOutputHeldOpenByAnEscapedDescendantDoesNotKeepTheAttemptAlive(t *testing.T) {
+func TestAnEscapedDescendantHoldingTheOutputNeitherKeepsTheAttemptAliveNorOutlivesIt(t *testing.T) {
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("setsid is not installed")
 	}
@@ -789,5 +796,12 @@ echo escaped=$!`), Options{KillGrace: 100 * time.Millisecond})
 	exit := last(h.untilExited())
 	assert.False(t, exit.Failed, exit.Message)
 	assert.Equal(t, []string{line}, stdout.all())
-	assert.False(t, gone(pid), "the escaped process still holds the output open")
+	if supervisorReady {
+		// The supervisor, a subreaper, kept it in the task's tree, and
+		// kills the tree when the task exits.
+		require.Eventually(t, func() bool { return gone(pid) }, waitLimit, 5*time.Millisecond,
+			"a descendant that left the task's process group goes with the task")
+	} else {
+		assert.False(t, gone(pid), "the escaped process still holds the output open")
+	}
 }

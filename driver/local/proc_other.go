@@ -9,9 +9,17 @@ import (
 	"os/exec"
 )
 
-// setProcessGroup does nothing here: without Unix process groups, stopping
-// a task ends only its own process.
-func setProcessGroup(*exec.Cmd) {}
+// taskCommand runs the task directly: without Unix process groups,
+// stopping a task ends only its own process, and nothing ties the task's
+// life to tune's.
+func taskCommand(path, argv0 string, args []string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Args[0] = argv0
+	return cmd
+}
+
+// MaybeSupervise does nothing here: there is no supervisor.
+func MaybeSupervise() {}
 
 // terminateGroup kills at once: there is no SIGTERM to send first.
 func terminateGroup(cmd *exec.Cmd) error { return killGroup(cmd) }

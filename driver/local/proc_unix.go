@@ -12,16 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setProcessGroup makes the process the leader of a group of its own, so
+// processGroup makes a task the leader of a process group of its own, so
 // that signalling the group reaches everything it started (a shell's
 // children, a data loader's workers) and nothing of tune's.
-//
-// Where the system has it, the process is also killed when tune dies
-// without stopping it (kill -9, a crash): otherwise it would run on,
-// unseen, while a resumed experiment starts the same trial again.
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setParentDeathSignal(cmd.SysProcAttr)
+func processGroup() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
 }
 
 func terminateGroup(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGTERM) }

@@ -1,0 +1,69 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// SupervisorCommand is the hidden first argument with which tune runs
+// itself as a trial's supervisor (see supervise_linux.go).
+const SupervisorCommand = "__tune-trial-supervisor"
+
+// supervisorReady says this binary answers SupervisorCommand: its main
+// (or a test binary's TestMain) called MaybeSupervise. A binary that does
+// not would take the arguments for its own, so tasks then run directly.
+var supervisorReady bool
+
+// lookCommand finds the program a task runs, as exec.Command would: a bare
+// name on tune's PATH, a path relative to the experiment's folder. A
+// command that cannot be executed is a *driver.CannotRunError's cause
+// before anything starts, whether or not a supervisor runs it.
+func lookCommand(command, dir string) (string, error) {
+	if !strings.ContainsRune(command, filepath.Separator) && !strings.ContainsRune(command, '/') {
+		return exec.LookPath(command)
+	}
+	path := command
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return "", err
+	case fi.IsDir():
+		return "", &fs.PathError{Op: "exec", Path: command, Err: syscall.EISDIR}
+	case fi.Mode().Perm()&0o111 == 0:
+		return "", &fs.PathError{Op: "exec", Path: command, Err: fs.ErrPermission}
+	}
+	return command, nil
+}
+
+// isExecFailure reports whether a start failed because the command could
+// not be executed (missing, not executable, not a program), which every
+// later attempt would repeat, rather than for want of a resource.
+func isExecFailure(err error) bool {
+	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// supervisorExit is the status with which a supervisor that could not run
+// its command exits, with the shell's meaning, so the controller does not
+// retry it: 127 not found, 126 found but not executable.
+func supervisorExit(err error) int {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+		return 127
+	}
+	return 126
+}
+
+// cannotSupervise is a supervisor's complaint about its own arguments.
+func cannotSupervise(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "tune: trial supervisor: "+format+"\n", args...)
+	return 2
+}

@@ -1,0 +1,235 @@
+//go:build linux
+
+package local
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// On Linux each task runs under a supervisor: tune itself, started again
+// with SupervisorCommand, which starts the task and stays its parent. The
+// supervisor
+//
+//   - is a child subreaper (PR_SET_CHILD_SUBREAPER), so whatever the task
+//     starts stays in its tree even when a shell in between exits or a
+//     daemon forks twice;
+//   - learns of tune's death at once, however tune dies (kill -9, a
+//     crash, the OOM killer), from the end of a pipe only tune writes to,
+//     and from a parent-death signal;
+//   - then kills every process of its tree and exits, so that nothing of
+//     the trial outlives tune and a resumed trial never runs beside its
+//     old attempt;
+//   - kills what is left of the tree when the task exits, as Nomad's
+//     executor does, and exits as the task did (its status, or its
+//     signal), so the driver sees the task's own end.
+//
+// It shares the task's process group, which tune's stop signals as
+// before: the supervisor ignores the SIGTERM and waits for the task.
+
+// tuneAlive is the read end of a pipe whose write end only this process
+// holds: a supervisor reads end of file from it once tune is gone.
+var tuneAlive = sync.OnceValues(func() (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	// Held for the life of the process, and closed by its end.
+	aliveWriter = w
+	return r, nil
+})
+
+var aliveWriter *os.File
+
+// MaybeSupervise runs the trial supervisor, and exits, when this process
+// was started as one; otherwise it notes that this binary can be one. The
+// tune command calls it first thing in main, and a test binary that runs
+// local trials in its TestMain.
+func MaybeSupervise() {
+	if len(os.Args) > 1 && os.Args[1] == SupervisorCommand {
+		os.Exit(supervise(os.Args[2:]))
+	}
+	supervisorReady = true
+}
+
+// taskCommand is the command that runs a task in a process group of its
+// own: under a supervisor when this binary can be one, otherwise directly
+// with a parent-death signal, which reaches only the task itself.
+func taskCommand(path, argv0 string, args []string) *exec.Cmd {
+	attr := processGroup()
+	alive, err := tuneAlive()
+	if !supervisorReady || err != nil {
+		attr.Pdeathsig = syscall.SIGKILL
+		cmd := exec.Command(path, args...)
+		cmd.Args[0] = argv0
+		cmd.SysProcAttr = attr
+		return cmd
+	}
+	// SIGTERM, which the supervisor catches: SIGKILL would leave it no
+	// time to kill the tree.
+	attr.Pdeathsig = syscall.SIGTERM
+	cmd := exec.Command("/proc/self/exe", append([]string{SupervisorCommand, strconv.Itoa(os.Getpid()), path, argv0}, args...)...)
+	cmd.Args[0] = os.Args[0]
+	cmd.SysProcAttr = attr
+	cmd.ExtraFiles = []*os.File{alive} // fd 3
+	return cmd
+}
+
+// supervise is the supervisor: TUNE_PID PATH ARGV0 [ARGS...].
+func supervise(args []string) int {
+	if len(args) < 3 {
+		return cannotSupervise("want TUNE_PID PATH ARGV0 [ARGS...], got %q", args)
+	}
+	tunePID, err := strconv.Atoi(args[0])
+	if err != nil {
+		return cannotSupervise("bad tune pid %q", args[0])
+	}
+	path, argv := args[1], args[2:]
+
+	// The pipe is tune's; the task must not hold it.
+	syscall.CloseOnExec(3)
+	tuneGone := make(chan struct{})
+	go func() {
+		alive := os.NewFile(3, "tune")
+		var b [1]byte
+		for {
+			if _, err := alive.Read(b[:]); err != nil {
+				close(tuneGone)
+				return
+			}
+		}
+	}()
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "tune: trial supervisor: cannot become a subreaper (%v); what the task leaves behind may outlive tune\n", err)
+	}
+	if os.Getppid() != tunePID {
+		// tune died before this process could watch it.
+		return 128 + int(syscall.SIGKILL)
+	}
+
+	cmd := &exec.Cmd{Path: path, Args: argv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "tune: cannot run %s: %v\n", argv[0], err)
+		return supervisorExit(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	for {
+		select {
+		case <-exited:
+			killTree()
+			return exitAs(cmd.ProcessState)
+		case <-tuneGone:
+			killTree()
+			return 128 + int(syscall.SIGKILL)
+		case <-signals:
+			if os.Getppid() != tunePID {
+				killTree()
+				return 128 + int(syscall.SIGKILL)
+			}
+			// A stop from tune: it signalled the whole process group, the
+			// task included; the task's end ends this loop.
+		}
+	}
+}
+
+// exitAs ends the supervisor as its task ended: with its status, or by
+// its signal, so that tune sees how the task itself ended.
+func exitAs(ps *os.ProcessState) int {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return ps.ExitCode()
+	}
+	sig := ws.Signal()
+	signal.Reset(sig)
+	_ = syscall.Kill(os.Getpid(), sig)
+	// Only a signal the runtime does not die of (SIGPIPE) gets here, after
+	// the signal had its chance; the shell's convention says the rest.
+	time.Sleep(100 * time.Millisecond)
+	return 128 + int(sig)
+}
+
+// killTree kills every descendant of this process and reaps those that
+// become its children; it returns once none is left.
+func killTree() {
+	self := os.Getpid()
+	for {
+		pids := descendants(self)
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.ECHILD) {
+			if len(pids) == 0 {
+				return
+			}
+			// Killed descendants whose parents are still dying: they come
+			// to this subreaper, or go with their parents, next round.
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// descendants are the processes below pid, from /proc.
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(p); ok {
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentOf reads a process's parent from /proc/PID/stat, whose fourth
+// field follows the command name in parentheses (which may hold spaces).
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := bytes.Fields(b[i+1:])
+	if len(fields) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(string(fields[1]))
+	return ppid, err == nil
+}
