@@ -9,25 +9,29 @@ import (
 	"unicode"
 )
 
+// byteUnits follows Kubernetes: a unit with an i (Ki, MiB, Gi, GiB) is a
+// power of 1024, and one without (K, MB, G, GB) a power of 1000, so "2G"
+// and "2GB" are the same size, and "2Gi" and "2GiB" are.
 var byteUnits = map[string]float64{
 	"b":   1,
+	"k":   1e3,
 	"kb":  1e3,
+	"m":   1e6,
 	"mb":  1e6,
+	"g":   1e9,
 	"gb":  1e9,
+	"t":   1e12,
 	"tb":  1e12,
-	"k":   1 << 10,
-	"m":   1 << 20,
-	"g":   1 << 30,
-	"t":   1 << 40,
+	"ki":  1 << 10,
 	"kib": 1 << 10,
+	"mi":  1 << 20,
 	"mib": 1 << 20,
+	"gi":  1 << 30,
 	"gib": 1 << 30,
+	"ti":  1 << 40,
 	"tib": 1 << 40,
 }
 
-// ParseBytes reads a size such as "512MiB", "2 GiB", "1.5G" or "4GB".
-// KiB/MiB/GiB/TiB and the one-letter K/M/G/T are powers of 1024; KB/MB/GB/TB
-// are powers of 1000, as in SI. A bare number is bytes.
 func ParseBytes(s string) (float64, error) {
 	text := strings.TrimSpace(s)
 	i := strings.IndexFunc(text, func(r rune) bool { return unicode.IsLetter(r) })
@@ -37,7 +41,7 @@ func ParseBytes(s string) (float64, error) {
 	}
 	mult, ok := byteUnits[unit]
 	if !ok {
-		return 0, fmt.Errorf("unknown size unit %q in %q; use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)", text[i:], s)
+		return 0, fmt.Errorf("unknown size unit %q in %q; use B, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000)", text[i:], s)
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

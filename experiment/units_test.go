@@ -20,10 +20,14 @@ func TestParseBytesReadsSizesInBinaryAndDecimalUnits(t *testing.T) {
 		{"B is bytes", "100B", 100},
 		{"MiB is a power of 1024", "512MiB", 512 << 20},
 		{"a space may stand before the unit", "2 GiB", 2 << 30},
-		{"one-letter units are powers of 1024", "1.5G", 1.5 * (1 << 30)},
+		{"one-letter units are powers of 1000, as in Kubernetes", "1.5G", 1.5e9},
+		{"G and GB are the same size", "2G", 2e9},
+		{"Gi is a power of 1024, as in Kubernetes", "2Gi", 2 << 30},
+		{"Mi and MiB are the same size", "300Mi", 300 << 20},
 		{"GB is a power of 1000", "4GB", 4e9},
 		{"units are case-insensitive", "1kb", 1e3},
-		{"KiB and K are the same", "3K", 3 << 10},
+		{"K and KB are the same", "3K", 3e3},
+		{"Ki and KiB are the same", "3Ki", 3 << 10},
 		{"TiB is a power of 1024", "1TiB", 1 << 40},
 		{"TB is a power of 1000", "2TB", 2e12},
 		{"spaces around are ignored", "  3 MiB  ", 3 << 20},
@@ -44,7 +48,7 @@ func TestParseBytesRefusesWhatIsNotASize(t *testing.T) {
 		in   string
 		want string
 	}{
-		{"an unknown unit names the unit and the ones known", "12 parsecs", `unknown size unit "parsecs" in "12 parsecs"; use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)`},
+		{"an unknown unit names the unit and the ones known", "12 parsecs", `unknown size unit "parsecs" in "12 parsecs"; use B, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000)`},
 		{"an empty text", "", `"" is not a size such as "512MiB" or "2GiB"`},
 		{"a unit without a number", "GiB", `"GiB" is not a size`},
 		{"a number with two points", "1.2.3MiB", `"1.2.3MiB" is not a size`},
