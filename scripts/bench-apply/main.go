@@ -26,6 +26,9 @@ import (
 )
 
 func main() {
+	// Trials run as tune runs them: under the supervisor, which is this
+	// binary started again.
+	local.MaybeSupervise()
 	trials := flag.Int("trials", 1000, "trials per experiment")
 	sleep := flag.Float64("sleep", 0.2, "seconds each trial of the sleep experiment runs")
 	cpus := flag.Float64("cpus", 2, "CPUs of the local target")
