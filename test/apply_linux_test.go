@@ -42,7 +42,7 @@ func TestTrialsDieWithATuneThatIsKilled(t *testing.T) {
 	pids := w.waitForPIDs(t, 2, "both trials started")
 	require.NoError(t, first.cmd.Process.Kill())
 	first.wait(t, 10*time.Second)
-	require.Eventually(t, func() bool { return allGone(pids) }, 5*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return allGone(pids) }, 30*time.Second, 10*time.Millisecond,
 		"the trials of a killed tune do not run on unseen")
 }
 

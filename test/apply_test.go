@@ -837,7 +837,7 @@ wait
 	pids := append(pidsIn(t, w.logLines(t, "runs"), 1), pidsIn(t, w.logLines(t, "sleeps"), 1)...)
 	// A killed process is gone once the kernel has delivered the signal;
 	// the wait only covers that delivery.
-	assert.Eventually(t, func() bool { return allGone(pids) }, 2*time.Second, 10*time.Millisecond,
+	assert.Eventually(t, func() bool { return allGone(pids) }, 30*time.Second, 10*time.Millisecond,
 		"the trials' processes, their children included, are gone after tune exits")
 
 	res := w.resultsOf(t, "interrupt")
