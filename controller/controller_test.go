@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	tunehcl "github.com/nomad-tune/tune/hcl"
@@ -294,20 +296,52 @@ func TestStopRulesEndATrialAsTerminated(t *testing.T) {
 	assert.Equal(t, []string{f.trials[0].ID + ": loss <= 0.5"}, d.stops)
 }
 
+// runAdvancing runs the experiment on a manual clock, moving it by each
+// step in turn once the controller waits for a timer due that far ahead:
+// time passes only where the test says, however slow the machine.
+func (f *fixture) runAdvancing(t *testing.T, d driver.Driver, steps ...time.Duration) (*Outcome, *clock.Manual) {
+	t.Helper()
+	clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	type result struct {
+		out *Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := Run(context.Background(), Options{Experiment: f.exp, Trials: f.trials, Driver: d, Store: f.store, Target: "local", Clock: clk})
+		done <- result{out, err}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, step := range steps {
+		err := clk.WaitUntil(ctx, func(pending []time.Duration) bool { return slices.Contains(pending, step) })
+		require.NoError(t, err, "no timer due in %s; pending: %v", step, clk.Pending())
+		clk.Advance(step)
+	}
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		return r.out, clk
+	case <-ctx.Done():
+		t.Fatalf("the run did not end after the clock moved %v", steps)
+		return nil, nil
+	}
+}
+
 func TestATrialTimeoutStopsTheTrial(t *testing.T) {
-	f := newFixture(t, experimentFile(1, "stop {\n trial_timeout = \"50ms\"\n }"))
+	f := newFixture(t, experimentFile(1, "stop {\n trial_timeout = \"10m\"\n }"))
 	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script { return script{hold: true} })
-	out := f.run(t, context.Background(), d, nil)
+	out, _ := f.runAdvancing(t, d, 10*time.Minute)
 	assert.Equal(t, StatusFinished, out.Status)
 	rec := f.store.Records()[0]
 	assert.Equal(t, results.Terminated, rec.Status)
-	assert.Equal(t, "trial_timeout 50ms", rec.StopReason)
+	assert.Equal(t, "trial_timeout 10m0s", rec.StopReason)
 }
 
 func TestTheTimeBudgetEndsTheExperimentAndLeavesTheRestPending(t *testing.T) {
-	f := newFixture(t, experimentFile(4, "stop {\n time_budget = \"50ms\"\n }"))
+	f := newFixture(t, experimentFile(4, "stop {\n time_budget = \"1h\"\n }"))
 	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script { return script{hold: true} })
-	out := f.run(t, context.Background(), d, nil)
+	out, _ := f.runAdvancing(t, d, time.Hour)
 	assert.Equal(t, StatusStopped, out.Status)
 	assert.False(t, out.Interrupted, "a spent budget is an end")
 	assert.Contains(t, out.Message, "time budget")
