@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tuneBin is the binary under test, built once for the package.
@@ -44,10 +46,16 @@ type result struct {
 	stderr string
 }
 
+// tuneTimeout bounds one run of the binary: no test waits for ever on a
+// tune that hangs, and the failure says which run it was.
+const tuneTimeout = 5 * time.Minute
+
 // tune runs the binary with args in dir (the repository root when empty).
 func tune(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(tuneBin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), tuneTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tuneBin, args...)
 	if dir == "" {
 		dir = ".."
 	}
@@ -56,6 +64,9 @@ func tune(t *testing.T, dir string, args ...string) result {
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("tune %v did not exit within %s\nstdout:\n%s\nstderr:\n%s", args, tuneTimeout, out.String(), errOut.String())
+	}
 	code := 0
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {

@@ -25,6 +25,7 @@ func scaledExperiment(name string) string {
 
 func TestNomadAChangedExperimentNeverTakesTheOldJobsResults(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", scaledExperiment(w.name))
 	r := w.apply(t)
 	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)

@@ -19,6 +19,7 @@ import (
 
 func TestNomadASecondApplyOfARunningExperimentExitsAtOnceNamingTheHolder(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", reportingExperiment(w.name, 2, "10m"))
 	first := w.startNomad(t)
 	lease := w.client(t).Variables()

@@ -98,6 +98,7 @@ func (w *nomadWorkspace) assertReported(t *testing.T, trials int) {
 func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 	const trials = 6
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", reportingExperiment(w.name, trials, "1500ms"))
 	first := w.startNomad(t)
 
@@ -132,6 +133,7 @@ func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 func TestNomadATrialThatEndedWhileTuneWasAwayIsCollected(t *testing.T) {
 	const trials = 2
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", reportingExperiment(w.name, trials, "2s"))
 	first := w.startNomad(t)
 

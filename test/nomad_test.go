@@ -82,11 +82,7 @@ func (w *nomadWorkspace) apply(t *testing.T, extra ...string) result {
 
 func (w *nomadWorkspace) client(t *testing.T) *api.Client {
 	t.Helper()
-	cfg := api.DefaultConfig()
-	cfg.Address = w.addr
-	c, err := api.NewClient(cfg)
-	require.NoError(t, err)
-	return c
+	return clusterClient(t, w.addr)
 }
 
 func (w *nomadWorkspace) jobsOf(t *testing.T) []*api.JobListStub {
@@ -98,9 +94,14 @@ func (w *nomadWorkspace) jobsOf(t *testing.T) []*api.JobListStub {
 
 func TestNomadPlanNamesWhatCanNeverRunAndRegistersNothing(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{gpuNodes: 1, gpusPerNode: 1, drivers: []string{"mock_driver"}})
+	largest := 0
+	for _, n := range clusterNodes(t, w.client(t)) {
+		largest = max(largest, n.gpus)
+	}
 	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
   space {
-    gpus = grid([1, 4])
+    gpus = grid([1, %d])
   }
   resources {
     cpu    = 1
@@ -114,10 +115,10 @@ func TestNomadPlanNamesWhatCanNeverRunAndRegistersNothing(t *testing.T) {
     }
   }
 }
-`, w.name))
+`, w.name, largest+2))
 	r := w.tune(t, "plan", "exp.hcl")
 	assert.Equal(t, 2, r.code, "one of two trials can never run: %s%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stdout, "no node has 4 free nvidia/gpu (largest: 2)")
+	assert.Contains(t, r.stdout, fmt.Sprintf("no node has %d free nvidia/gpu (largest: %d)", largest+2, largest))
 	assert.Contains(t, r.stdout, "Nomad's dry run")
 	assert.Contains(t, r.stdout, "would not be placed now")
 	assert.Empty(t, w.jobsOf(t), "plan registers nothing")
@@ -125,6 +126,7 @@ func TestNomadPlanNamesWhatCanNeverRunAndRegistersNothing(t *testing.T) {
 
 func TestNomadApplyRunsEveryTrialWithinTheLimitAndCollectsReports(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
   metric                = "loss"
   mode                  = "min"
@@ -185,6 +187,7 @@ func trialInterval(t *testing.T, w *workspace, name, id string) interval {
 
 func TestNomadGPUTrialsGetTheirOwnDevicesAndCPUTrialsNone(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{gpuNodes: 1, gpusPerNode: 2, drivers: []string{"raw_exec"}})
 	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
   num_samples = 2
   space {
@@ -218,12 +221,29 @@ func TestNomadGPUTrialsGetTheirOwnDevicesAndCPUTrialsNone(t *testing.T) {
 }
 
 func TestNomadGangTrialRunsEveryRank(t *testing.T) {
-	w := newNomadWorkspace(t)
+	for _, tc := range []struct {
+		placement string
+		need      clusterNeeds
+	}{
+		{placement: "pack", need: clusterNeeds{nodes: 1, drivers: []string{"raw_exec"}}},
+		// Every allocation on a node of its own.
+		{placement: "strict_spread", need: clusterNeeds{nodes: 4, drivers: []string{"raw_exec"}}},
+	} {
+		t.Run(tc.placement, func(t *testing.T) {
+			w := newNomadWorkspace(t)
+			w.needs(t, tc.need)
+			gangTrialRunsEveryRank(t, w, tc.placement)
+		})
+	}
+}
+
+func gangTrialRunsEveryRank(t *testing.T, w *nomadWorkspace, placement string) {
+	t.Helper()
 	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
-  placement = "strict_spread"
+  placement = %q
   group "ps" {
     resources {
-      cpu    = 0.5
+      cpu    = 0.25
       memory = 128
     }
     task "ps" {
@@ -235,7 +255,7 @@ func TestNomadGangTrialRunsEveryRank(t *testing.T) {
   group "worker" {
     count = 3
     resources {
-      cpu    = 0.5
+      cpu    = 0.25
       memory = 128
     }
     task "train" {
@@ -245,7 +265,7 @@ func TestNomadGangTrialRunsEveryRank(t *testing.T) {
     }
   }
 }
-`, w.name))
+`, w.name, placement))
 	r := w.apply(t)
 	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	recs := w.trialFiles(t, w.name)
@@ -269,6 +289,7 @@ func TestNomadGangTrialRunsEveryRank(t *testing.T) {
 
 func TestNomadStatusAndStopSeeOnlyTheExperimentsJobs(t *testing.T) {
 	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
 	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
   num_samples = 2
   resources {
@@ -326,6 +347,7 @@ func TestNomadTwoGangsCompetingForTheSameGPUsNeverDeadlock(t *testing.T) {
 	for _, onUnfit := range []string{"wait", "queue"} {
 		t.Run("on_unfit = "+onUnfit, func(t *testing.T) {
 			w := newNomadWorkspace(t)
+			w.needs(t, clusterNeeds{nodes: 3, gpuNodes: 3, gpusPerNode: 2, drivers: []string{"mock_driver"}})
 			// Each trial is a gang of 3 allocations of 2 GPUs on 3 nodes;
 			// the cluster has 4 nodes of 2 GPUs, so one gang fits at a
 			// time. Submitted naively, each would hold part of the GPUs and
