@@ -432,8 +432,10 @@ func (r *resolver) resources(task string, spec *ResourcesSpec) TaskResources {
 	}
 	if spec.CPU != nil {
 		if f, ok := r.number(spec.CPU, "cpu"); ok {
-			if f <= 0 {
-				r.errorf(spec.CPU, "Invalid value for cpu", "A trial needs some CPU: cpu must be greater than 0 (fractions such as 0.5 share a core); got %s.", FormatNumber(f))
+			// cpu = 0 is Ray's {"gpu": 1} without a CPU: the trial takes
+			// no CPU from the local target, and Nomad's minimum, 1 MHz.
+			if f < 0 {
+				r.errorf(spec.CPU, "Invalid value for cpu", "cpu must not be negative: it is the cores a trial takes, 0 for none (fractions such as 0.5 share a core); got %s.", FormatNumber(f))
 			} else {
 				res.CPU = f
 			}

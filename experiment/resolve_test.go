@@ -55,12 +55,12 @@ func TestResolveShapeChecksEachTrialsValues(t *testing.T) {
 		want string
 	}{
 		{
-			name: "a cpu that is not positive for this trial",
+			name: "a cpu that is negative for this trial",
 			set: func(t *testing.T, e *experiment.Experiment, r *experiment.ResourcesSpec, _ *experiment.Group) {
 				r.CPU = expr(t, e, "trial.x")
 			},
 			x:    cty.NumberFloatVal(-0.5),
-			want: "Invalid value for cpu: A trial needs some CPU: cpu must be greater than 0 (fractions such as 0.5 share a core); got -0.5.",
+			want: "Invalid value for cpu: cpu must not be negative: it is the cores a trial takes, 0 for none (fractions such as 0.5 share a core); got -0.5.",
 		},
 		{
 			name: "a count that is not whole",

@@ -880,7 +880,7 @@ func TestLoadFileReportsAFileThatCannotBeRead(t *testing.T) {
 
 func TestLoadKeepsParsedFilesInTheCallersParser(t *testing.T) {
 	opts := tunehcl.Options{Parser: nil}
-	path := filepath.Join("testdata", "invalid", "cpu_zero.hcl")
+	path := filepath.Join("testdata", "invalid", "cpu_negative.hcl")
 	src, err := os.ReadFile(path)
 	require.NoError(t, err)
 	parser := newParser()

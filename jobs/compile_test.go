@@ -198,6 +198,7 @@ func TestCompileCPU(t *testing.T) {
 		{name: "a fraction of a core is that fraction of the core's MHz", res: "cpu = 0.5", mhz: 2400, cpu: new(1200)},
 		{name: "MHz are rounded to the nearest whole MHz", res: "cpu = 0.3333", mhz: 1000, cpu: new(333)},
 		{name: "a tiny request still asks for 1 MHz", res: "cpu = 0.0001", mhz: 1000, cpu: new(1)},
+		{name: "no CPU asks for Nomad's minimum of 1 MHz", res: "cpu = 0", mhz: 2400, cpu: new(1)},
 		{name: "no request is one core, as in Ray Tune", res: "memory = 128", mhz: 2000, cpu: new(2000)},
 		{name: "whole cores are reserved as cores, not MHz", res: "cores = 3", mhz: 2400, cores: new(3)},
 	}

@@ -166,6 +166,12 @@ func TestAtOnce(t *testing.T) {
 			count:  4, limit: LimitCapacity, detail: "4 at once: CPU (4 of 4 cores in use); no node has 1 free CPU (largest: 0)",
 		},
 		{
+			name:   "trials with cpu = 0 take no CPU, as Ray's {\"gpu\": 1} does",
+			c:      laptop(8),
+			shapes: repeat(10, single(0, 300, 1)),
+			count:  8, limit: LimitCapacity, detail: "8 at once: nvidia/gpu (8 / 1 per trial)",
+		},
+		{
 			name:   "the GPU is the limit when CPUs are left over",
 			c:      testCapacity(testNode("local", 16, 65536, 2)),
 			shapes: repeat(8, single(2, 300, 1)),

@@ -1,4 +1,4 @@
-# want: 4: Invalid value for cpu: A trial needs some CPU: cpu must be greater than 0 (fractions such as 0.5 share a core); got -1
+# want: 4: Invalid value for cpu: cpu must not be negative
 experiment "cpu" {
   resources {
     cpu = -1
