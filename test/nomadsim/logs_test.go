@@ -38,7 +38,7 @@ func runningAlloc(t *testing.T, srv *Server, c *api.Client, job *api.Job) *api.A
 
 func TestLogs(t *testing.T) {
 	t.Run("following a task's log streams frames as it writes and stays open after it dies", func(t *testing.T) {
-		srv, c := startSim(t, Options{TimeScale: 100, LogHeartbeat: 20 * time.Millisecond})
+		srv, c, clk := startManual(t, Options{LogHeartbeat: 20 * time.Millisecond})
 		a := runningAlloc(t, srv, c, mockJob("chatty", 1, map[string]any{
 			"stdout_string": "tick\n", "stdout_repeat": 4, "stdout_repeat_duration": "2s",
 		}))
@@ -47,16 +47,21 @@ func TestLogs(t *testing.T) {
 		var got strings.Builder
 		var last *api.StreamFrame
 		deadline := time.After(waitLimit)
-		for got.String() != strings.Repeat("tick\n", 5) {
-			select {
-			case f := <-frames:
-				require.NotNil(t, f)
-				got.Write(f.Data)
-				last = f
-			case err := <-errs:
-				t.Fatalf("stream error: %v", err)
-			case <-deadline:
-				t.Fatalf("got %q", got.String())
+		for ticks := 1; ticks <= 5; ticks++ {
+			if ticks > 1 {
+				advance(t, clk, 1, 2*time.Second) // the next write
+			}
+			for got.String() != strings.Repeat("tick\n", ticks) {
+				select {
+				case f := <-frames:
+					require.NotNil(t, f)
+					got.Write(f.Data)
+					last = f
+				case err := <-errs:
+					t.Fatalf("stream error: %v", err)
+				case <-deadline:
+					t.Fatalf("after %d writes got %q", ticks, got.String())
+				}
 			}
 		}
 		assert.Equal(t, "alloc/logs/work.stdout.0", last.File)
