@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -15,25 +14,26 @@ import (
 // by a crash can be recognised and removed.
 const tempMarker = ".tmp-"
 
-// writeFileAtomic replaces path with data so that a reader, or tune after
-// a crash of its own, sees either the old file or the whole new one. The
-// temporary file is in the same folder because rename is only atomic
-// within one file system.
+// writeFileAtomic replaces the file name of d with data so that a reader,
+// or tune after a crash of its own, sees either the old file or the whole
+// new one. The temporary file is in the same folder because rename is
+// only atomic within one file system; a rename replaces a link at name
+// rather than writing through it.
 //
 // durable adds an fsync before the rename, so that a power loss cannot
 // leave an empty file under the final name either. Per-trial files skip
 // it: it costs more than the rest of starting a trial, and a trial file
 // lost to a power cut is read as absent, so the trial runs again rather
 // than being misreported.
-func writeFileAtomic(path string, data []byte, durable bool) (err error) {
-	f, tmp, err := createTemp(path)
+func writeFileAtomic(d *folder, name string, data []byte, durable bool) (err error) {
+	f, tmp, err := createTemp(d, name)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = d.remove(tmp)
 		}
 	}()
 	if _, err = f.Write(data); err != nil {
@@ -47,43 +47,28 @@ func writeFileAtomic(path string, data []byte, durable bool) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return d.rename(tmp, name)
 }
 
-// createTemp creates a new temporary file beside path, exclusively (so
+// createTemp creates a new temporary file beside name, exclusively (so
 // never through a link), with 0666 for the umask to restrict as it does
 // for every file the user makes.
-func createTemp(path string) (*os.File, string, error) {
-	dir, base := filepath.Split(path)
+func createTemp(d *folder, name string) (*os.File, string, error) {
 	var buf [8]byte
 	for range 100 {
 		_, _ = rand.Read(buf[:])
-		tmp := filepath.Join(dir, "."+base+tempMarker+hex.EncodeToString(buf[:]))
-		f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o666)
+		tmp := "." + name + tempMarker + hex.EncodeToString(buf[:])
+		f, err := d.open(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return f, tmp, err
 	}
-	return nil, "", fmt.Errorf("cannot create a temporary file beside %s", path)
+	return nil, "", fmt.Errorf("cannot create a temporary file beside %s", d.join(name))
 }
 
 // isTempName reports whether name is one of writeFileAtomic's temporary
 // files.
 func isTempName(name string) bool {
 	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMarker)
-}
-
-// removeTemps deletes the temporary files a crash left in dir, so that
-// they do not pile up over resumes.
-func removeTemps(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() && isTempName(e.Name()) {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
 }

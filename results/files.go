@@ -13,9 +13,9 @@ import (
 // write, and a write that fails halfway is cut back, so the file only ever
 // holds whole lines.
 type appendFile struct {
-	path string
-	// ready makes the folder before the file is first created.
-	ready  func() error
+	name string
+	// folder makes the folder, the first time, and returns it.
+	folder func() (*folder, error)
 	f      *os.File
 	size   int64
 	closed bool
@@ -27,10 +27,11 @@ func (a *appendFile) write(b []byte) error {
 		return os.ErrClosed
 	}
 	if a.f == nil {
-		if err := a.ready(); err != nil {
+		d, err := a.folder()
+		if err != nil {
 			return err
 		}
-		f, err := openNoFollow(a.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+		f, err := d.open(a.name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 		if err != nil {
 			return err
 		}
@@ -65,11 +66,11 @@ func (a *appendFile) close() error {
 // when several goroutines write.
 type logWriter struct {
 	mu sync.Mutex
-	// path is opened, and header written, at the first line: a trial that
-	// prints nothing costs no file.
-	path   string
+	// name is opened in the folder, and header written, at the first
+	// line: a trial that prints nothing costs no file.
+	name   string
 	header string
-	ready  func() error
+	folder func() (*folder, error)
 	f      *os.File
 	closed bool
 	buf    []byte
@@ -80,8 +81,8 @@ type logWriter struct {
 	tail *tail
 }
 
-func newLog(path, header string, ready func() error) *logWriter {
-	return &logWriter{path: path, header: header, ready: ready}
+func newLog(name, header string, folder func() (*folder, error)) *logWriter {
+	return &logWriter{name: name, header: header, folder: folder}
 }
 
 // WriteLine appends line and a newline; after the attempt ended it does
@@ -96,10 +97,10 @@ func (w *logWriter) WriteLine(line string) {
 		w.tail.add(line)
 	}
 	if w.f == nil {
-		err := w.ready()
+		d, err := w.folder()
 		var f *os.File
 		if err == nil {
-			f, err = openNoFollow(w.path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
+			f, err = d.open(w.name, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 		}
 		if err != nil {
 			if w.err == nil {
@@ -171,8 +172,8 @@ func endsWithNewline(f *os.File) bool {
 // dropPartialLine cuts a file that grows by lines back to its last whole
 // line: what a tune killed in the middle of a write, or a full disk, left
 // after it is no line at all, and readers (pandas, json) would fail on it.
-func dropPartialLine(path string) error {
-	f, err := openNoFollow(path, os.O_RDWR)
+func dropPartialLine(d *folder, name string) error {
+	f, err := d.open(name, os.O_RDWR)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -64,6 +64,30 @@ func TestLinksInTheResultsFolderAreNeverFollowed(t *testing.T) {
 		require.ErrorAs(t, err, &linkErr)
 		assertUntouched(t, filepath.Join(elsewhere, ResultFile))
 	})
+	t.Run("a trial folder swapped for a link while the attempt runs redirects nothing", func(t *testing.T) {
+		root, elsewhere := t.TempDir(), t.TempDir()
+		s := openStore(t, root, 1)
+		rec := s.Records()[0]
+		rec.Attempts = 1
+		out, _, err := s.BeginAttempt(rec, 0, t0)
+		require.NoError(t, err)
+		out.WriteLine("first line") // makes and opens the trial's folder
+		dir := filepath.Join(root, "quadratic", rec.ID)
+		moved := filepath.Join(root, "moved")
+		require.NoError(t, os.Rename(dir, moved))
+		require.NoError(t, os.Symlink(elsewhere, dir))
+
+		_, err = s.Report(rec, map[string]any{"loss": 1.0}, t0)
+		require.NoError(t, err)
+		out.WriteLine("second line")
+		rec.Status = Terminated
+		require.NoError(t, s.EndAttempt(rec))
+		entries, err := os.ReadDir(elsewhere)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "nothing was written through the link")
+		assert.Len(t, readLines(t, filepath.Join(moved, ResultFile)), 1, "the attempt's folder got its report")
+		assert.FileExists(t, filepath.Join(moved, TrialFile))
+	})
 	t.Run("a trial folder that links elsewhere stops a resume", func(t *testing.T) {
 		root, elsewhere := t.TempDir(), t.TempDir()
 		s := openStore(t, root, 2)

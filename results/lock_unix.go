@@ -15,8 +15,9 @@ import (
 // never leaves a stale lock behind.
 type folderLock struct{ f *os.File }
 
-func acquireLock(dir string) (*folderLock, error) {
-	f, err := openNoFollow(lockPath(dir), os.O_RDWR|os.O_CREATE)
+func acquireLock(d *folder) (*folderLock, error) {
+	dir := d.Path()
+	f, err := d.open(lockName, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
 	}

@@ -17,8 +17,9 @@ type folderLock struct{ f *os.File }
 
 const lockOffsetHigh = 1 // the byte at 4 GiB
 
-func acquireLock(dir string) (*folderLock, error) {
-	f, err := openNoFollow(lockPath(dir), os.O_RDWR|os.O_CREATE)
+func acquireLock(d *folder) (*folderLock, error) {
+	dir := d.Path()
+	f, err := d.open(lockName, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("locking results folder %s: %w", dir, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -82,8 +83,10 @@ type experimentFile struct {
 // the caller: Report, BeginAttempt, EndAttempt and WriteSummary read or
 // update them, so call those from the goroutine that owns the records.
 type Store struct {
-	root    string
-	dir     string
+	root string
+	dir  string
+	// exp is dir, opened: everything is written relative to it.
+	exp     *folder
 	info    Info
 	hash    string
 	lock    *folderLock
@@ -118,9 +121,10 @@ type attemptFiles struct {
 	colIdx  map[string]int
 	stdout  *logWriter
 	stderr  *logWriter
-	// prepare makes the trial's folder; ready runs it once.
-	prepare func() error
+	// prepare makes and opens the trial's folder; ready runs it once.
+	prepare func() (*folder, error)
 	once    sync.Once
+	dir     *folder
 	prepErr error
 }
 
@@ -154,16 +158,22 @@ func Open(root string, info Info, trials []TrialInfo) (*Store, error) {
 	if err := os.MkdirAll(root, 0o777); err != nil {
 		return nil, fmt.Errorf("creating results folder: %w", err)
 	}
-	if err := realDir(dir); err != nil {
+	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("creating results folder: %w", err)
 	}
-	lock, err := acquireLock(dir)
+	exp, err := openFolder(dir)
 	if err != nil {
+		return nil, fmt.Errorf("opening results folder: %w", err)
+	}
+	lock, err := acquireLock(exp)
+	if err != nil {
+		_ = exp.close()
 		return nil, err
 	}
-	s := &Store{root: root, dir: dir, info: info, hash: trialsHash(trials), lock: lock, attempts: map[string]*attemptFiles{}}
+	s := &Store{root: root, dir: dir, exp: exp, info: info, hash: trialsHash(trials), lock: lock, attempts: map[string]*attemptFiles{}}
 	if err := s.open(trials); err != nil {
 		_ = lock.release()
+		_ = exp.close()
 		return nil, err
 	}
 	return s, nil
@@ -181,7 +191,7 @@ func (s *Store) open(trials []TrialInfo) error {
 		s.resumed = true
 		s.prev = &prev.Summary
 	}
-	removeTemps(s.dir)
+	removeTemps(s.exp)
 
 	s.records = make([]*TrialRecord, len(trials))
 	names := map[string]bool{}
@@ -198,7 +208,7 @@ func (s *Store) open(trials []TrialInfo) error {
 	if s.resumed {
 		errs := make([]error, len(s.records))
 		parallel(len(s.records), func(i int) {
-			s.records[i], errs[i] = resumeRecord(s.dir, s.records[i])
+			s.records[i], errs[i] = resumeRecord(s.exp, s.records[i])
 		})
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("results folder %s: %w", s.dir, err)
@@ -218,19 +228,20 @@ func (s *Store) open(trials []TrialInfo) error {
 // file only says how far it got. A partial last line that a killed tune
 // or a full disk left in result.json or progress.csv goes. A trial folder
 // that is a link is an error: nothing in it is tune's.
-func resumeRecord(dir string, fresh *TrialRecord) (*TrialRecord, error) {
-	tdir := filepath.Join(dir, fresh.ID)
-	if err := checkRealDir(tdir); errors.Is(err, fs.ErrNotExist) {
+func resumeRecord(exp *folder, fresh *TrialRecord) (*TrialRecord, error) {
+	d, err := exp.openExisting(fresh.ID)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fresh, nil
 	} else if err != nil {
 		return fresh, err
 	}
+	defer d.close()
 	for _, name := range []string{ResultFile, ProgressFile} {
-		if err := dropPartialLine(filepath.Join(tdir, name)); err != nil {
+		if err := dropPartialLine(d, name); err != nil {
 			return fresh, fmt.Errorf("repairing %s: %w", name, err)
 		}
 	}
-	rec, err := readTrialFile(filepath.Join(tdir, TrialFile))
+	rec, err := readTrialFileIn(d)
 	if err != nil || rec.ID != fresh.ID {
 		// Missing, or unreadable after something other than tune wrote it:
 		// the trial runs again from the start.
@@ -260,11 +271,29 @@ func readExperimentFile(dir string) (*experimentFile, error) {
 	return &ef, nil
 }
 
+// readTrialFileIn reads trial.json of an open trial folder.
+func readTrialFileIn(d *folder) (*TrialRecord, error) {
+	f, err := d.open(TrialFile, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	return parseTrialFile(d.join(TrialFile), b)
+}
+
 func readTrialFile(path string) (*TrialRecord, error) {
 	b, err := readNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
+	return parseTrialFile(path, b)
+}
+
+func parseTrialFile(path string, b []byte) (*TrialRecord, error) {
 	var rec TrialRecord
 	if err := pyjson.Unmarshal(b, &rec); err != nil {
 		return nil, err
@@ -352,32 +381,26 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 		_ = old.close()
 		delete(s.attempts, rec.ID)
 	}
-	dir := filepath.Join(s.dir, rec.ID)
+	id, exp := rec.ID, s.exp
 	params := paramsOrEmpty(rec.Params)
 	a := &attemptFiles{attempt: attempt, start: now, last: now}
 	// The trial's folder and files are made when the attempt first writes
 	// to them, which for output is on the driver's reader goroutines: the
 	// controller starts the next trial without waiting on the file system,
 	// which on some disks takes milliseconds per new file.
-	a.prepare = func() error { return prepareTrialDir(dir, params) }
-	a.result = appendFile{path: filepath.Join(dir, ResultFile), ready: a.ready}
-	a.progress = appendFile{path: filepath.Join(dir, ProgressFile), ready: a.ready}
+	a.prepare = func() (*folder, error) { return prepareTrialDir(exp, id, params) }
+	a.result = appendFile{name: ResultFile, folder: a.ready}
+	a.progress = appendFile{name: ProgressFile, folder: a.ready}
 	// Results of an earlier attempt (or run) go now, so they cannot be
-	// taken for this one's; removing them through a linked folder would
-	// remove another folder's files.
-	if err := checkRealDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
-	}
+	// taken for this one's.
 	if rec.Attempts > 1 || s.resumed {
-		for _, name := range []string{ResultFile, ProgressFile} {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, nil, err
-			}
+		if err := removeResults(exp, id); err != nil {
+			return nil, nil, err
 		}
 	}
 	header := fmt.Sprintf("=== attempt %d started %s ===", attempt, now.Format(time.RFC3339))
-	a.stdout = newLog(filepath.Join(dir, StdoutFile), header, a.ready)
-	a.stderr = newLog(filepath.Join(dir, StderrFile), header, a.ready)
+	a.stdout = newLog(StdoutFile, header, a.ready)
+	a.stderr = newLog(StderrFile, header, a.ready)
 	a.stderr.tail = &tail{}
 	rec.Iterations = 0
 	rec.LastResult = nil
@@ -385,33 +408,50 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 	return a.stdout, a.stderr, nil
 }
 
-// prepareTrialDir makes a trial's folder and its params.json. Params never
-// change under one trial ID, so an existing params.json is already right;
-// an existing folder may hold temporary files of a crash.
-func prepareTrialDir(dir string, params map[string]any) error {
-	if err := os.Mkdir(dir, 0o777); errors.Is(err, fs.ErrExist) {
-		if err := checkRealDir(dir); err != nil {
-			return err
-		}
-		removeTemps(dir)
-		if fi, err := os.Lstat(filepath.Join(dir, ParamsFile)); err == nil && fi.Mode().IsRegular() {
-			return nil
-		}
-	} else if err != nil {
+// removeResults removes a trial's result.json and progress.csv, when its
+// folder exists.
+func removeResults(exp *folder, id string) error {
+	d, err := exp.openExisting(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(params, "", "  ")
-	if err != nil {
-		return fmt.Errorf("params of %s: %w", filepath.Base(dir), err)
-	}
-	return writeFileAtomic(filepath.Join(dir, ParamsFile), append(b, '\n'), false)
+	defer d.close()
+	return errors.Join(removeIfThere(d, ResultFile), removeIfThere(d, ProgressFile))
 }
 
-// ready prepares the attempt's folder once; every file of the attempt
-// calls it before its first write.
-func (a *attemptFiles) ready() error {
-	a.once.Do(func() { a.prepErr = a.prepare() })
-	return a.prepErr
+// prepareTrialDir makes and opens a trial's folder and writes its
+// params.json. Params never change under one trial ID, so an existing
+// params.json is already right; an existing folder may hold temporary
+// files of a crash.
+func prepareTrialDir(exp *folder, id string, params map[string]any) (*folder, error) {
+	d, err := exp.make(id)
+	if err != nil {
+		return nil, err
+	}
+	removeTemps(d)
+	if f, err := d.open(ParamsFile, os.O_RDONLY); err == nil {
+		_ = f.Close()
+		return d, nil
+	}
+	b, err := json.MarshalIndent(params, "", "  ")
+	if err == nil {
+		err = writeFileAtomic(d, ParamsFile, append(b, '\n'), false)
+	}
+	if err != nil {
+		_ = d.close()
+		return nil, fmt.Errorf("params of %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// ready prepares the attempt's folder once and returns it; every file of
+// the attempt calls it before its first write.
+func (a *attemptFiles) ready() (*folder, error) {
+	a.once.Do(func() { a.dir, a.prepErr = a.prepare() })
+	return a.dir, a.prepErr
 }
 
 func paramsOrEmpty(p map[string]any) map[string]any {
@@ -529,13 +569,22 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 	case closed:
 		errs = append(errs, errClosed)
 	case a != nil:
-		errs = append(errs, a.close(), a.ready())
-		if rec.Error != "" {
-			errs = append(errs, writeErrorFile(filepath.Join(s.dir, rec.ID), rec, a))
+		errs = append(errs, a.closeFiles())
+		d, err := a.ready()
+		errs = append(errs, err)
+		if err == nil {
+			if rec.Error != "" {
+				errs = append(errs, writeErrorFile(d, rec, a))
+			}
+			errs = append(errs, writeRecord(d, rec))
 		}
-		errs = append(errs, writeRecord(s.dir, rec))
+		errs = append(errs, a.closeDir())
 	default:
-		errs = append(errs, prepareTrialDir(filepath.Join(s.dir, rec.ID), paramsOrEmpty(rec.Params)), writeRecord(s.dir, rec))
+		d, err := prepareTrialDir(s.exp, rec.ID, paramsOrEmpty(rec.Params))
+		errs = append(errs, err)
+		if err == nil {
+			errs = append(errs, writeRecord(d, rec), d.close())
+		}
 	}
 	if closed && a != nil {
 		errs = append(errs, a.close())
@@ -547,7 +596,7 @@ func (s *Store) EndAttempt(rec *TrialRecord) error {
 // which attempt failed, how, and the last lines of its stderr. It
 // describes the last failed attempt, so a trial that failed and then
 // finished still says what went wrong.
-func writeErrorFile(dir string, rec *TrialRecord, a *attemptFiles) error {
+func writeErrorFile(d *folder, rec *TrialRecord, a *attemptFiles) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Trial %s, attempt %d, failed at %s\n", rec.ID, a.attempt, rec.FinishedAt.Format(time.RFC3339))
 	fmt.Fprintf(&b, "Error: %s\n", CleanLine(rec.Error))
@@ -560,22 +609,35 @@ func writeErrorFile(dir string, rec *TrialRecord, a *attemptFiles) error {
 			b.WriteString("  " + l + "\n")
 		}
 	}
-	return writeFileAtomic(filepath.Join(dir, ErrorFile), []byte(b.String()), false)
+	return writeFileAtomic(d, ErrorFile, []byte(b.String()), false)
 }
 
-func writeRecord(dir string, rec *TrialRecord) error {
+func writeRecord(d *folder, rec *TrialRecord) error {
 	b, err := pyjson.Marshal(rec, "  ")
 	if err != nil {
 		return fmt.Errorf("trial %s: record: %w", rec.ID, err)
 	}
-	tdir := filepath.Join(dir, rec.ID)
-	if err := realDir(tdir); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(tdir, TrialFile), append(b, '\n'), false)
+	return writeFileAtomic(d, TrialFile, append(b, '\n'), false)
 }
 
+// close closes the attempt's files and its folder.
 func (a *attemptFiles) close() error {
+	return errors.Join(a.closeFiles(), a.closeDir())
+}
+
+// closeDir closes the attempt's folder, once its files are closed.
+func (a *attemptFiles) closeDir() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dir == nil {
+		return nil
+	}
+	err := a.dir.close()
+	a.dir = nil
+	return err
+}
+
+func (a *attemptFiles) closeFiles() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var errs []error
@@ -606,14 +668,14 @@ func (s *Store) WriteSummary(sum Summary) error {
 	defer s.summaryMu.Unlock()
 	s.fill(&sum)
 	s.summaryBuf = buildTrialsCSV(s.summaryBuf[:0], s.records, s.paramNames)
-	if err := writeFileAtomic(filepath.Join(s.dir, TrialsCSVFile), s.summaryBuf, true); err != nil {
+	if err := writeFileAtomic(s.exp, TrialsCSVFile, s.summaryBuf, true); err != nil {
 		return err
 	}
 	b, err := pyjson.Marshal(experimentFile{Summary: sum, TrialsHash: s.hash}, "  ")
 	if err != nil {
 		return fmt.Errorf("results: summary: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir, ExperimentFile), append(b, '\n'), true)
+	return writeFileAtomic(s.exp, ExperimentFile, append(b, '\n'), true)
 }
 
 func (s *Store) fill(sum *Summary) {
@@ -672,6 +734,6 @@ func (s *Store) Close() error {
 	for _, a := range attempts {
 		errs = append(errs, a.close())
 	}
-	errs = append(errs, s.lock.release())
+	errs = append(errs, s.lock.release(), s.exp.close())
 	return errors.Join(errs...)
 }
