@@ -46,9 +46,16 @@ func TestNomadASecondApplyOfARunningExperimentExitsAtOnceNamingTheHolder(t *test
 	_, err = os.Stat(other)
 	assert.True(t, os.IsNotExist(err), "the refused apply writes no results")
 
+	r = w.tune(t, "status", w.name)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Driven by tune apply: pid "+strconv.Itoa(first.cmd.Process.Pid)+" on "+host)
+
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGINT))
 	assert.Equal(t, 130, first.wait(t, 60*time.Second), "stderr:\n%s", first.stderr.String())
 	v, _, err := lease.Peek(path, nil)
 	require.NoError(t, err)
 	assert.Nil(t, v, "a clean exit releases the lease")
+	r = w.tune(t, "status", w.name)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "No tune apply drives it now.")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/results"
 )
@@ -21,7 +22,9 @@ Usage: tune status [options] NAME
   Shows where an experiment's trials stand. With a Nomad cluster (-address
   or NOMAD_ADDR), it reads the trial jobs from Nomad alone — found by their
   meta, so it works from any machine — and shows each trial's job and
-  allocations. Without a cluster, it reads the results folder.
+  allocations, and which tune apply drives the experiment (the holder of
+  its lease: host, process, results folder, since when). Without a
+  cluster, it reads the results folder.
 `
 
 const stopUsage = `
@@ -107,6 +110,10 @@ func runStatus(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "tune status: Nomad at %s has no jobs of experiment %q\n", addr, name)
 		return exitError
 	}
+	lease, err := nomaddrv.ReadLease(client, name, nil)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune status: reading the lease of %q (which tune apply drives it): %v\n", name, err)
+	}
 	rows := make([]statusRow, len(stubs))
 	counts := map[string]int{}
 	for i, s := range stubs {
@@ -118,11 +125,15 @@ func runStatus(env *cliEnv, args []string) int {
 			Experiment string         `json:"experiment"`
 			Address    string         `json:"address"`
 			Counts     map[string]int `json:"counts"`
-			Trials     []statusRow    `json:"trials"`
-		}{name, addr, counts, rows})
+			// Lease says which tune apply drives the experiment; null
+			// when none does.
+			Lease  *nomaddrv.LeaseInfo `json:"lease"`
+			Trials []statusRow         `json:"trials"`
+		}{name, addr, counts, lease, rows})
 		return exitOK
 	}
 	printStatus(env.stdout, name, addr, counts, rows)
+	printLease(env.stdout, lease)
 	return exitOK
 }
 
@@ -194,6 +205,16 @@ func printStatus(w io.Writer, name, addr string, counts map[string]int, rows []s
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.TrialID, r.State, r.Attempt, strings.Join(allocs, ", "), r.Job, sortedParams(r.Params))
 	}
 	_ = tw.Flush()
+}
+
+// printLease says which tune apply drives the experiment.
+func printLease(w io.Writer, l *nomaddrv.LeaseInfo) {
+	if l == nil {
+		fmt.Fprintln(w, "\nNo tune apply drives it now.")
+		return
+	}
+	fmt.Fprintf(w, "\nDriven by tune apply: %s; lease renewed %s, lapses %s unless renewed.\n",
+		l.Holder, l.Renewed.Local().Format("15:04:05"), l.Expires.Local().Format("15:04:05"))
 }
 
 // sortedParams is paramsText with the names in alphabetical order, for

@@ -45,12 +45,12 @@ const leaseRounds = 5
 
 // LeaseHolder is who drives an experiment.
 type LeaseHolder struct {
-	Host string
-	PID  int
+	Host string `json:"host"`
+	PID  int    `json:"pid"`
 	// Results is the holder's results folder.
-	Results string
+	Results string `json:"results"`
 	// Since is when it took the lease.
-	Since time.Time
+	Since time.Time `json:"since"`
 }
 
 func (h LeaseHolder) String() string {
@@ -273,6 +273,25 @@ func holderOf(v *api.Variable) LeaseHolder {
 
 func (l *Lease) heldError(v *api.Variable) *LeaseHeldError {
 	return &LeaseHeldError{Experiment: l.d.exp.Name, Path: l.path, Namespace: v.Namespace, Holder: holderOf(v), Expires: expiresAt(v), TTL: ttlOf(v)}
+}
+
+// LeaseInfo is an experiment's lease as Nomad holds it.
+type LeaseInfo struct {
+	Holder LeaseHolder `json:"holder"`
+	// Renewed is when it was last written, as the server stamped it;
+	// Expires is when it lapses unless renewed.
+	Renewed time.Time `json:"renewed"`
+	Expires time.Time `json:"expires"`
+}
+
+// ReadLease reads an experiment's lease in the namespace of q; nil when
+// no apply holds it.
+func ReadLease(client *api.Client, experiment string, q *api.QueryOptions) (*LeaseInfo, error) {
+	v, _, err := client.Variables().Peek(LeasePath(experiment), q)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return &LeaseInfo{Holder: holderOf(v), Renewed: time.Unix(0, v.ModifyTime), Expires: expiresAt(v)}, nil
 }
 
 // Holder is who the lease names.
