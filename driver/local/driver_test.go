@@ -594,6 +594,42 @@ func TestAReportAfterAMegabyteOnTheSameLineIsNoReport(t *testing.T) {
 	assert.Equal(t, `@tune {"loss": 1}`, lines[1])
 }
 
+func TestATrialReportingFasterThanTheyAreReadWaitsAndCloseStillEnds(t *testing.T) {
+	h := setup(t, shExperiment(`i=0; while :; do echo "@tune {\"i\": $i}"; i=$((i+1)); done`), Options{})
+	stdout, _ := h.start(0, 0)
+	// Nobody reads events: the trial gets as far as the queue holds, and
+	// its reader waits with the next report.
+	stdout.waitFor(t, fmt.Sprintf(`@tune {"i": %d}`, driver.MaxQueuedReports))
+	closed := make(chan struct{})
+	go func() {
+		assert.NoError(t, h.d.Close())
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(waitLimit):
+		// Read the events, so that Close (here and in the cleanup) ends.
+		go func() {
+			for range h.d.Events() {
+			}
+		}()
+		t.Fatal("Close waited for a reader that waits for room in the queue")
+	}
+	var reports int
+	var exited []driver.Event
+	for ev := range h.d.Events() {
+		switch ev.Kind {
+		case driver.EventReport:
+			reports++
+		case driver.EventExited:
+			exited = append(exited, ev)
+		}
+	}
+	assert.LessOrEqual(t, reports, driver.MaxQueuedReports, "no more reports are held than the queue's bound")
+	require.Len(t, exited, 1, "the end is never dropped")
+	assert.True(t, exited[0].Stopped)
+}
+
 func TestLongLinesAreSplitNotDropped(t *testing.T) {
 	h := setup(t, shExperiment(`head -c 1572864 /dev/zero | tr '\000' x; echo; echo after`), Options{})
 	stdout, _ := h.start(0, 0)
