@@ -59,25 +59,32 @@ func specOfTrial(e *experiment.Experiment, t *planner.Trial, job *api.Job) (stri
 
 // specOf hashes a job compiled for attempt 0, without its spec meta and
 // with cpu shares left out: each task's TUNE_CPUS holds the cores it
-// asked for, which is what the shares were computed from.
+// asked for, which is what the shares were computed from. The job is
+// left as it was.
 func specOf(job *api.Job) (string, error) {
-	raw, err := json.Marshal(job)
-	if err != nil {
-		return "", err
-	}
-	var norm api.Job
-	if err := json.Unmarshal(raw, &norm); err != nil {
-		return "", err
-	}
-	delete(norm.Meta, MetaSpec)
-	for _, tg := range norm.TaskGroups {
+	// The fields left out are cleared for the encoding and put back, which
+	// costs far less than encoding a copy.
+	var cpus []**int
+	for _, tg := range job.TaskGroups {
 		for _, task := range tg.Tasks {
-			if task.Resources != nil {
-				task.Resources.CPU = nil
+			if task.Resources != nil && task.Resources.CPU != nil {
+				cpus = append(cpus, &task.Resources.CPU)
 			}
 		}
 	}
-	raw, err = json.Marshal(&norm)
+	saved := make([]*int, len(cpus))
+	for i, p := range cpus {
+		saved[i], *p = *p, nil
+	}
+	spec, hadSpec := job.Meta[MetaSpec]
+	delete(job.Meta, MetaSpec)
+	raw, err := json.Marshal(job)
+	for i, p := range cpus {
+		*p = saved[i]
+	}
+	if hadSpec {
+		job.Meta[MetaSpec] = spec
+	}
 	if err != nil {
 		return "", err
 	}

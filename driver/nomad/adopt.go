@@ -81,9 +81,9 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 			ex.Submitted = time.Unix(0, s.SubmitTime)
 		}
 		if t := byID[id]; t != nil {
-			spec, diags := jobs.Spec(e, t)
-			if diags.HasErrors() {
-				return nil, fmt.Errorf("trial %s: %w", id, diags)
+			spec, err := d.spec(e, t)
+			if err != nil {
+				return nil, err
 			}
 			ex.Changed = s.Meta[jobs.MetaSpec] != spec
 		}
@@ -91,6 +91,30 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].TrialID < out[j].TrialID })
 	return out, nil
+}
+
+// spec is the trial's jobs.Spec. Compiling a trial is the costly part
+// of Existing, which plan and apply call before the controller calls it
+// again, so the specs of the driver's own experiment are kept.
+func (d *Driver) spec(e *experiment.Experiment, t *planner.Trial) (string, error) {
+	if e == d.exp {
+		d.specMu.Lock()
+		spec, ok := d.specs[t.ID]
+		d.specMu.Unlock()
+		if ok {
+			return spec, nil
+		}
+	}
+	spec, diags := jobs.Spec(e, t)
+	if diags.HasErrors() {
+		return "", fmt.Errorf("trial %s: %w", t.ID, diags)
+	}
+	if e == d.exp {
+		d.specMu.Lock()
+		d.specs[t.ID] = spec
+		d.specMu.Unlock()
+	}
+	return spec, nil
 }
 
 // Adopt follows an attempt an earlier tune registered, as Start follows

@@ -74,6 +74,11 @@ type Driver struct {
 	nodeMu      sync.Mutex
 	nodeClients map[string]*api.Client
 
+	// specs are the jobs.Spec of the experiment's trials, by trial ID,
+	// once computed.
+	specMu sync.Mutex
+	specs  map[string]string
+
 	client      *api.Client
 	exp         *experiment.Experiment
 	log         hclog.Logger
@@ -143,6 +148,7 @@ func New(opts Options) (*Driver, error) {
 		attempts:    map[attemptKey]*attempt{},
 		byJob:       map[string]*attempt{},
 		nodeClients: map[string]*api.Client{},
+		specs:       map[string]string{},
 	}
 	if d.clock == nil {
 		d.clock = clock.Real{}
