@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"sort"
 	"strings"
@@ -60,6 +61,9 @@ func main() {
 }
 
 func run(env *cliEnv, args []string) int {
+	// Until a command sets up its logger, the standard logger (which
+	// net/http writes to) says nothing.
+	log.SetOutput(io.Discard)
 	if len(args) == 0 {
 		usage(env.stderr)
 		return exitError

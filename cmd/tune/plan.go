@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"strings"
 	"text/tabwriter"
@@ -122,7 +123,13 @@ func newLogger(env *cliEnv, level string) hclog.Logger {
 	if v := env.getenv("TUNE_LOG_LEVEL"); v != "" && level == "warn" {
 		level = v
 	}
-	return hclog.New(&hclog.LoggerOptions{Name: "tune", Level: hclog.LevelFromString(level), Output: env.stderr})
+	logger := hclog.New(&hclog.LoggerOptions{Name: "tune", Level: hclog.LevelFromString(level), Output: env.stderr})
+	// net/http writes what it finds odd (an answer on an idle connection,
+	// such as Nomad's 429 to a connection past its limit) to the standard
+	// logger: that is for debugging, not for the user's terminal.
+	log.SetFlags(0)
+	log.SetOutput(logger.StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Debug}))
+	return logger
 }
 
 func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all bool) {

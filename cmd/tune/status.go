@@ -41,17 +41,6 @@ func experimentFilter(name string) string {
 	return fmt.Sprintf(`Meta[%q] == %q and Meta[%q] == %q`, jobs.MetaManagedBy, jobs.ManagedBy, jobs.MetaExperiment, name)
 }
 
-// nomadClient connects to the cluster of -address or NOMAD_ADDR, with the
-// rest of the standard Nomad environment.
-func nomadClient(address, namespace string) (*api.Client, error) {
-	cfg := api.DefaultConfig()
-	cfg.Address = address
-	if namespace != "" {
-		cfg.Namespace = namespace
-	}
-	return api.NewClient(cfg)
-}
-
 // experimentJobs lists the experiment's jobs, sorted by trial index.
 func experimentJobs(client *api.Client, name string) ([]*api.JobListStub, error) {
 	// Nomad leaves meta out of job list entries unless asked.
@@ -76,6 +65,8 @@ func runStatus(env *cliEnv, args []string) int {
 	namespace := fs.String("namespace", "", "Nomad namespace of the experiment's jobs (default: NOMAD_NAMESPACE, or default).")
 	resultsDir := fs.String("results", "tune-results", "Results folder, read when no Nomad cluster is configured.")
 	asJSON := fs.Bool("json", false, "Print the status as JSON.")
+	var maxConns int
+	registerMaxConns(fs, &maxConns)
 	names, err := parseArgs(fs, args)
 	if err != nil {
 		return flagStatus(err)
@@ -96,7 +87,7 @@ func runStatus(env *cliEnv, args []string) int {
 	if addr == "" {
 		return localStatus(env, *resultsDir, name, *asJSON)
 	}
-	client, err := nomadClient(addr, *namespace)
+	client, err := nomadClient(addr, *namespace, maxConns)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune status: %v\n", err)
 		return exitError
@@ -280,6 +271,8 @@ func runStop(env *cliEnv, args []string) int {
 	address := fs.String("address", "", "Nomad HTTP API address (default: NOMAD_ADDR).")
 	namespace := fs.String("namespace", "", "Nomad namespace of the experiment's jobs (default: NOMAD_NAMESPACE, or default).")
 	purge := fs.Bool("purge", false, "Also remove the jobs from Nomad's state.")
+	var maxConns int
+	registerMaxConns(fs, &maxConns)
 	names, err := parseArgs(fs, args)
 	if err != nil {
 		return flagStatus(err)
@@ -301,7 +294,7 @@ func runStop(env *cliEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "tune stop: stops an experiment's Nomad jobs: set -address or NOMAD_ADDR. On this machine, Ctrl-C on tune apply stops an experiment.")
 		return exitError
 	}
-	client, err := nomadClient(addr, *namespace)
+	client, err := nomadClient(addr, *namespace, maxConns)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune stop: %v\n", err)
 		return exitError

@@ -19,13 +19,22 @@ import (
 // targetFlags choose the target: the Nomad cluster of -address or
 // NOMAD_ADDR when either is set, this machine otherwise.
 type targetFlags struct {
-	address string
-	local   localFlags
+	address  string
+	maxConns int
+	local    localFlags
 }
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.address, "address", "", "Nomad HTTP API address (default: NOMAD_ADDR). Without either, trials run on this machine.")
+	registerMaxConns(fs, &t.maxConns)
 	t.local.register(fs)
+}
+
+// registerMaxConns adds -nomad-max-conns, which every command that talks
+// to Nomad takes.
+func registerMaxConns(fs *flag.FlagSet, n *int) {
+	fs.IntVar(n, "nomad-max-conns", nomaddrv.DefaultMaxConns,
+		fmt.Sprintf("Most HTTP connections to hold to one Nomad address, whatever the number of trials (at least %d). Nomad refuses an IP past limits.http_max_conns_per_client (100 by default), to tune and to anyone else on this machine.", nomaddrv.MinMaxConns))
 }
 
 // nomadAddress is the cluster to use, "" for this machine.
@@ -61,13 +70,11 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 		}
 		return &target{driver: drv, capacity: capacity}, nil
 	}
-	cfg := api.DefaultConfig()
-	cfg.Address = address
-	client, err := api.NewClient(cfg)
+	client, err := nomadClient(address, "", tf.maxConns)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Nomad at %s: %w", address, err)
 	}
-	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger})
+	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, MaxConns: tf.maxConns})
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +84,18 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", address, err)
 	}
 	return &target{driver: drv, capacity: capacity, nomad: drv}, nil
+}
+
+// nomadClient connects to the cluster at address with the rest of the
+// standard Nomad environment, holding at most maxConns connections to any
+// one address.
+func nomadClient(address, namespace string, maxConns int) (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	cfg.Address = address
+	if namespace != "" {
+		cfg.Namespace = namespace
+	}
+	return nomaddrv.NewClient(cfg, maxConns)
 }
 
 // dryRuns asks Nomad's own scheduler about one job of each distinct trial

@@ -45,6 +45,15 @@ type Options struct {
 	// before the attempt is reported ended anyway; 0 means
 	// DefaultStopWait.
 	StopWait time.Duration
+	// MaxConns is the connection budget the client was made with
+	// (NewClient); the driver reads logs through half of it at most.
+	// 0 means DefaultMaxConns.
+	MaxConns int
+	// LogPoll is the wait between reads of a running task's log while it
+	// prints, doubling up to LogPollMax while it prints nothing; 0 means
+	// DefaultLogPoll and DefaultLogPollMax.
+	LogPoll    time.Duration
+	LogPollMax time.Duration
 }
 
 const (
@@ -59,6 +68,12 @@ const (
 	// clients' default max_kill_timeout (30s), so a stopped attempt's
 	// allocations normally end within it.
 	DefaultStopWait = time.Minute
+	// DefaultLogPoll and DefaultLogPollMax pace the reads of running
+	// tasks' logs: a task that reports every second is read every second,
+	// and a thousand quiet ones cost Nomad two hundred small reads a
+	// second rather than two thousand open streams.
+	DefaultLogPoll    = time.Second
+	DefaultLogPollMax = 10 * time.Second
 
 	// closeReason is the stop message of attempts ended by Close.
 	closeReason = "stopped: the Nomad driver is closing"
@@ -88,6 +103,10 @@ type Driver struct {
 	stopWait    time.Duration
 	gangTimeout time.Duration
 	events      *driver.EventQueue
+	// logReaders holds a token per log read in flight: the reads share
+	// the connection budget with everything else the driver does.
+	logReaders chan struct{}
+	logPoll    Backoff
 
 	// ctx ends the event-stream watcher and what attempts run in the
 	// background once Close has seen every attempt end.
@@ -97,6 +116,9 @@ type Driver struct {
 	closeOnce sync.Once
 	// watching is closed once the watcher has stopped.
 	watching chan struct{}
+
+	// sharesMu serialises cpuShares' reads of the cluster.
+	sharesMu sync.Mutex
 
 	mu            sync.Mutex
 	closed        bool
@@ -124,8 +146,9 @@ func New(opts Options) (*Driver, error) {
 	if opts.Experiment == nil {
 		return nil, errors.New("nomad driver: an experiment is required")
 	}
-	if opts.LogDrain < 0 || opts.StopWait < 0 {
-		return nil, fmt.Errorf("nomad driver: the log drain (%s) and stop wait (%s) must not be negative", opts.LogDrain, opts.StopWait)
+	if opts.LogDrain < 0 || opts.StopWait < 0 || opts.LogPoll < 0 || opts.LogPollMax < 0 || opts.MaxConns < 0 {
+		return nil, fmt.Errorf("nomad driver: the log drain (%s), stop wait (%s), log poll (%s, %s) and connection budget (%d) must not be negative",
+			opts.LogDrain, opts.StopWait, opts.LogPoll, opts.LogPollMax, opts.MaxConns)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -142,6 +165,8 @@ func New(opts Options) (*Driver, error) {
 		stopWait:    opts.StopWait,
 		gangTimeout: opts.Experiment.Nomad.GangTimeout,
 		events:      driver.NewEventQueue(),
+		logReaders:  make(chan struct{}, logReaders(opts.MaxConns)),
+		logPoll:     Backoff{Initial: opts.LogPoll, Max: opts.LogPollMax},
 		ctx:         ctx,
 		cancel:      cancel,
 		watching:    make(chan struct{}),
@@ -158,6 +183,12 @@ func New(opts Options) (*Driver, error) {
 	}
 	if d.stopWait == 0 {
 		d.stopWait = DefaultStopWait
+	}
+	if d.logPoll.Initial == 0 {
+		d.logPoll.Initial = DefaultLogPoll
+	}
+	if d.logPoll.Max == 0 {
+		d.logPoll.Max = max(DefaultLogPollMax, d.logPoll.Initial)
 	}
 	if d.gangTimeout <= 0 {
 		d.gangTimeout = DefaultGangTimeout
@@ -279,6 +310,9 @@ func (d *Driver) cpuShares(ctx context.Context) (int64, error) {
 	if n := d.exp.Nomad.CPUMHzPerCore; n > 0 {
 		return int64(n), nil
 	}
+	// One read at a time: attempts started together share it.
+	d.sharesMu.Lock()
+	defer d.sharesMu.Unlock()
 	d.mu.Lock()
 	shares := d.sharesPerCore
 	d.mu.Unlock()

@@ -92,11 +92,13 @@ type taskLog struct {
 	unreachable atomic.Bool
 }
 
-// follow passes a task's output on line by line: it follows the log while
-// the task runs, then reads what is left once the task is dead. Nomad's
-// follow stream does not end by itself when a task dies, so the switch to
-// an ordinary read is what ends it. Transient failures resume from the
-// offset reached, so no line is lost or repeated.
+// follow passes a task's output on line by line. Nothing holds a
+// connection while the task runs: the log is read from the offset reached
+// so far, through the driver's bounded pool of log readers, at a pace that
+// slows while the task prints nothing and quickens when it does; once the
+// task is dead what is left is read at once, to the end. Transient
+// failures resume from the offset reached, so no line is lost or
+// repeated.
 func (a *attempt) follow(l *taskLog) {
 	defer a.logs.Done()
 	split := newLineSplitter()
@@ -107,9 +109,9 @@ func (a *attempt) follow(l *taskLog) {
 	}
 	alloc := &api.Allocation{ID: l.allocID, NodeID: l.nodeID, Namespace: a.d.namespace()}
 	var offset int64
-	// failures counts failed reads in a row; early counts follow streams
-	// that ended while the task still ran, to pace following again.
-	failures, early := 0, 0
+	// failures counts failed reads in a row; quiet counts reads in a row
+	// that found nothing new, to pace the next.
+	failures, quiet := 0, 0
 	for a.logCtx.Err() == nil {
 		dead := false
 		select {
@@ -118,23 +120,24 @@ func (a *attempt) follow(l *taskLog) {
 		default:
 		}
 		before := offset
-		err := a.readLog(alloc, l, kind, !dead, &offset, split, emit)
+		err := a.readLog(alloc, l, kind, &offset, split, emit)
 		if offset > before {
-			failures = 0
+			failures, quiet = 0, 0
 		}
 		switch {
 		case err == nil && dead:
 			split.flush(emit)
 			return
 		case err == nil:
-			// The task died, or the follow stream ended by itself; the
-			// rest is read without following once the task is known to be
-			// dead, and a stream that ended early is followed again.
+			failures = 0
+			wait := a.d.logPoll.delay(quiet)
+			if offset == before {
+				quiet++
+			}
 			select {
 			case <-l.dead:
 			case <-a.logCtx.Done():
-			case <-a.d.clock.After(a.d.backoff.delay(early)):
-				early++
+			case <-a.d.clock.After(wait):
 			}
 		case a.logCtx.Err() != nil:
 		case !transient(err) || failures >= a.d.backoff.Retries || l.unreachable.Load():
@@ -153,29 +156,21 @@ func (a *attempt) follow(l *taskLog) {
 	split.flush(emit)
 }
 
-// readLog reads one log request: followed until the task is dead, or to
-// the end. offset counts the bytes passed on so far.
-func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow bool, offset *int64, split *lineSplitter, emit emitLine) error {
+// readLog reads the log from offset to its current end, holding one of
+// the driver's log readers meanwhile. offset counts the bytes passed on
+// so far.
+func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, offset *int64, split *lineSplitter, emit emitLine) error {
+	select {
+	case a.d.logReaders <- struct{}{}:
+	case <-a.logCtx.Done():
+		return a.logCtx.Err()
+	}
+	defer func() { <-a.d.logReaders }()
 	ctx, cancelReq := context.WithCancel(a.logCtx)
 	defer cancelReq()
-	if follow {
-		// Stop following once the task is dead, even while the request
-		// still waits for its first frame; the frames already on their
-		// way are taken until the request ends, and the rest is then read
-		// from the offset reached.
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			select {
-			case <-l.dead:
-				cancelReq()
-			case <-done:
-			}
-		}()
-	}
 	cancel := make(chan struct{})
 	defer close(cancel)
-	frames, errs := a.d.logStream(alloc, follow, l.task, kind, *offset, cancel, a.d.queryOpts(ctx, nil))
+	frames, errs := a.d.logStream(alloc, false, l.task, kind, *offset, cancel, a.d.queryOpts(ctx, nil))
 	take := func(f *api.StreamFrame) {
 		if f != nil && len(f.Data) > 0 {
 			*offset += int64(len(f.Data))
@@ -192,23 +187,17 @@ func (a *attempt) readLog(alloc *api.Allocation, l *taskLog, kind string, follow
 		case err := <-errs:
 			// Frames sent before the error are still queued; the sender
 			// has stopped, so taking them cannot block.
-		drain:
 			for {
 				select {
 				case f, ok := <-frames:
 					if !ok {
-						break drain
+						return err
 					}
 					take(f)
 				default:
-					break drain
+					return err
 				}
 			}
-			if follow && ctx.Err() != nil && a.logCtx.Err() == nil {
-				// Cancelled above because the task died.
-				return nil
-			}
-			return err
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -75,6 +76,8 @@ type harnessOptions struct {
 	driver  Options
 	token   string
 	noClose bool
+	// dial opens the driver's connections; nil is a plain dialer.
+	dial dialFunc
 }
 
 // small is one node of 4 cores at 2000 MHz and 8 GiB, in dc1.
@@ -99,7 +102,11 @@ func setupSim(t *testing.T, src string, ho harnessOptions) *simHarness {
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
 
-	client, err := api.NewClient(&api.Config{Address: srv.URL(), SecretID: ho.token})
+	dial := ho.dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	client, err := newClient(&api.Config{Address: srv.URL(), SecretID: ho.token}, ho.driver.MaxConns, dial)
 	require.NoError(t, err)
 	opts := ho.driver
 	opts.Client = client

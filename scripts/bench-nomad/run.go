@@ -46,7 +46,7 @@ func load(dir, name, src string) (*experiment.Experiment, []*planner.Trial, erro
 func newClient(address string) (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	cfg.Address = address
-	return api.NewClient(cfg)
+	return nomaddrv.NewClient(cfg, 0)
 }
 
 // timedClient is newClient with every request timed by endpoint.

@@ -56,6 +56,11 @@ type Options struct {
 	// AllocDir is where raw_exec and exec tasks get their allocation
 	// directories; a temporary directory when empty, removed by Close.
 	AllocDir string
+	// MaxConnsPerClient is limits.http_max_conns_per_client for the
+	// server Start serves: connections of one client IP past it are
+	// answered 429 and closed. 0 means Nomad's default (100); a negative
+	// number, no limit.
+	MaxConnsPerClient int
 }
 
 // Faults are failures injected into the HTTP API.
@@ -336,9 +341,10 @@ func (s *Sim) Close() error {
 // Server is a Sim served over HTTP on a loopback port.
 type Server struct {
 	*Sim
-	srv  *http.Server
-	ln   net.Listener
-	addr string
+	srv     *http.Server
+	ln      net.Listener
+	addr    string
+	limiter *connLimiter
 }
 
 // Start builds a cluster and serves its API on 127.0.0.1 (an ephemeral
@@ -358,8 +364,14 @@ func Start(opts Options) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: sim.log.StandardLogger(&hclog.StandardLoggerOptions{})}
-	s := &Server{Sim: sim, srv: srv, ln: ln, addr: ln.Addr().String()}
+	maxConns := opts.MaxConnsPerClient
+	if maxConns == 0 {
+		maxConns = DefaultMaxConnsPerClient
+	}
+	limiter := newConnLimiter(maxConns)
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second, ConnState: limiter.connState,
+		ErrorLog: sim.log.StandardLogger(&hclog.StandardLoggerOptions{})}
+	s := &Server{Sim: sim, srv: srv, ln: ln, addr: ln.Addr().String(), limiter: limiter}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			sim.log.Error("http server stopped", "error", err)

@@ -48,6 +48,7 @@ func run(args []string) int {
 	latency := fs.Duration("latency", 0, "delay added to every response")
 	logLevel := fs.String("log-level", "warn", "log level: trace, debug, info, warn, error")
 	stats := fs.Duration("stats", 0, "print cluster counts at this interval (0: never)")
+	maxConns := fs.Int("max-conns-per-client", nomadsim.DefaultMaxConnsPerClient, "limits.http_max_conns_per_client: connections of one IP past it are answered 429 (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -72,17 +73,22 @@ func run(args []string) int {
 
 	logger := hclog.New(&hclog.LoggerOptions{Name: "nomadsim", Level: hclog.LevelFromString(*logLevel), Output: os.Stderr})
 	opts := nomadsim.Options{
-		Nodes:      specs,
-		TimeScale:  *scale,
-		Seed:       *seed,
-		Logger:     logger,
-		Namespaces: namespaces,
+		Nodes:             specs,
+		TimeScale:         *scale,
+		Seed:              *seed,
+		Logger:            logger,
+		Namespaces:        namespaces,
+		MaxConnsPerClient: *maxConns,
 		Faults: nomadsim.Faults{
 			FailureRate:   *failRate,
 			FailureStatus: *failStatus,
 			LostWriteRate: *lostWrites,
 			Latency:       *latency,
 		},
+	}
+	if *maxConns == 0 {
+		// Nomad's 0 is no limit; the simulator's 0 is Nomad's default.
+		opts.MaxConnsPerClient = -1
 	}
 	if *addr != "127.0.0.1:0" {
 		opts.AdvertiseAddr = *addr
