@@ -253,6 +253,18 @@ sleep 0.3
 echo "end $TUNE_TRIAL_ID $(date +%s%N)" >> times.log
 `
 
+// barrierScript logs as timesScript does, but a trial ends only once n
+// trials have logged their start (or after a minute, so that a tune that
+// runs fewer at once fails the test instead of hanging it): the first n
+// trials then overlap however slowly a loaded machine starts them.
+func barrierScript(n int) string {
+	return fmt.Sprintf(`echo "start $TUNE_TRIAL_ID $(date +%%s%%N)" >> times.log
+i=0
+while [ "$(grep -c '^start' times.log)" -lt %d ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done
+echo "end $TUNE_TRIAL_ID $(date +%%s%%N)" >> times.log
+`, n)
+}
+
 // interval is when one trial ran, as it recorded it itself: inside the
 // time its process lived, so overlaps of intervals are overlaps of trials.
 type interval struct {
@@ -397,7 +409,7 @@ func TestApplyRunsAsManyTrialsAtOnceAsFitAndNeverMore(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorkspace(t)
-			w.write(t, "times.sh", timesScript)
+			w.write(t, "times.sh", barrierScript(tc.want))
 			w.write(t, "exp.hcl", sleeperExperiment(tc.trials, tc.resources, tc.extra))
 			// Memory is declared so that the machine's own cannot be the
 			// limit: the test is about CPUs and the cap.

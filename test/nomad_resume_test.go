@@ -4,6 +4,7 @@ package test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -20,11 +21,32 @@ import (
 // reportingExperiment is samples mock_driver trials of runFor each, at
 // most three at once, each reporting its x.
 func reportingExperiment(name string, samples int, runFor string) string {
+	return lossExperiment(name, samples, 3, fmt.Sprintf(`    driver = "mock_driver"
+    config {
+      run_for       = %q
+      stdout_string = "@tune {\"loss\": ${trial.x}}\n"
+    }`, runFor))
+}
+
+// heldExperiment is samples raw_exec trials, at most concurrent at once,
+// each reporting its x at once and then, if its index is from or more,
+// running until the file release exists (a minute at most, so that a
+// failed test leaves nothing running): the test decides when they end,
+// however slowly the machine runs them.
+func heldExperiment(name string, samples, concurrent, from int, release string) string {
+	return lossExperiment(name, samples, concurrent, fmt.Sprintf(`    driver  = "raw_exec"
+    command = "/bin/sh"
+    args    = ["-c", "echo \"@tune {\\\"loss\\\": ${trial.x}}\"; i=0; while [ ${trial.index} -ge %d ] && [ ! -e %s ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done"]`, from, release))
+}
+
+// lossExperiment is samples trials of one task, at most concurrent at
+// once, minimising the loss they report, with x drawn from [0, 1).
+func lossExperiment(name string, samples, concurrent int, task string) string {
 	return fmt.Sprintf(`experiment %q {
   metric                = "loss"
   mode                  = "min"
   num_samples           = %d
-  max_concurrent_trials = 3
+  max_concurrent_trials = %d
   space {
     x = uniform(0, 1)
   }
@@ -33,14 +55,10 @@ func reportingExperiment(name string, samples int, runFor string) string {
     memory = 128
   }
   task "t" {
-    driver = "mock_driver"
-    config {
-      run_for       = %q
-      stdout_string = "@tune {\"loss\": ${trial.x}}\n"
-    }
+%s
   }
 }
-`, name, samples, runFor)
+`, name, samples, concurrent, task)
 }
 
 // jobStates are the experiment's jobs' statuses in Nomad, by job ID.
@@ -98,8 +116,10 @@ func (w *nomadWorkspace) assertReported(t *testing.T, trials int) {
 func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 	const trials = 6
 	w := newNomadWorkspace(t)
-	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
-	w.write(t, "exp.hcl", reportingExperiment(w.name, trials, "1500ms"))
+	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
+	// Trial 0 ends at once; the others run until released.
+	release := filepath.Join(w.dir, "release")
+	w.write(t, "exp.hcl", heldExperiment(w.name, trials, 3, 1, release))
 	first := w.startNomad(t)
 
 	// Kill it once a trial is done and others run in Nomad.
@@ -122,6 +142,7 @@ func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 	first.wait(t, 10*time.Second)
 	done := w.finishedIDs(t, w.name)
 	require.Less(t, len(done), trials, "the kill left trials to do")
+	w.write(t, "release", "")
 
 	r := w.apply(t)
 	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -133,8 +154,9 @@ func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 func TestNomadATrialThatEndedWhileTuneWasAwayIsCollected(t *testing.T) {
 	const trials = 2
 	w := newNomadWorkspace(t)
-	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
-	w.write(t, "exp.hcl", reportingExperiment(w.name, trials, "2s"))
+	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
+	release := filepath.Join(w.dir, "release")
+	w.write(t, "exp.hcl", heldExperiment(w.name, trials, 3, 0, release))
 	first := w.startNomad(t)
 
 	// Kill it while both trials run, before either is recorded.
@@ -153,6 +175,7 @@ func TestNomadATrialThatEndedWhileTuneWasAwayIsCollected(t *testing.T) {
 	require.NoError(t, first.cmd.Process.Kill())
 	first.wait(t, 10*time.Second)
 	require.Empty(t, w.finishedIDs(t, w.name), "nothing was recorded before the kill")
+	w.write(t, "release", "")
 
 	// Nomad runs them to their end with no tune watching.
 	require.Eventually(t, func() bool {

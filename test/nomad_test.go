@@ -126,31 +126,34 @@ func TestNomadPlanNamesWhatCanNeverRunAndRegistersNothing(t *testing.T) {
 
 func TestNomadApplyRunsEveryTrialWithinTheLimitAndCollectsReports(t *testing.T) {
 	w := newNomadWorkspace(t)
-	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
-	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
-  metric                = "loss"
-  mode                  = "min"
-  num_samples           = 6
-  max_concurrent_trials = 2
-  space {
-    x = uniform(0, 1)
-  }
-  resources {
-    cpu    = 0.5
-    memory = 128
-  }
-  task "t" {
-    driver = "mock_driver"
-    config {
-      run_for       = "300ms"
-      stdout_string = "@tune {\"loss\": ${trial.x}}\n"
-    }
-  }
-}
-`, w.name))
-	r := w.apply(t)
-	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stdout, "Best trial:")
+	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
+	// Every trial runs until the test writes the release file, which it
+	// does once two run: the first two then overlap however slowly they
+	// start.
+	release := filepath.Join(w.dir, "release")
+	w.write(t, "exp.hcl", heldExperiment(w.name, 6, 2, 0, release))
+	run := w.startNomad(t)
+	c := w.client(t)
+	running := func() int {
+		n := 0
+		for _, j := range w.jobsOf(t) {
+			allocs, _, err := c.Jobs().Allocations(j.ID, false, nil)
+			require.NoError(t, err)
+			for _, a := range allocs {
+				if a.ClientStatus == api.AllocClientStatusRunning {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if !assert.Eventually(t, func() bool { return running() == 2 }, 60*time.Second, 20*time.Millisecond, "two trials run") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", run.stdout.String(), run.stderr.String())
+	}
+	w.write(t, "release", "")
+	code := run.wait(t, 60*time.Second)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", run.stdout.String(), run.stderr.String())
+	assert.Contains(t, run.stdout.String(), "Best trial:")
 
 	recs := w.trialFiles(t, w.name)
 	require.Len(t, recs, 6)
