@@ -46,8 +46,9 @@ Usage: tune apply [options] FILE
   namespace, naming its host, process, results folder and start, renewed
   every third of -lease-ttl and released at exit. A second apply exits 4
   at once, naming the holder. The lease of an apply that died lapses
-  -lease-ttl after its last renewal; then any apply, from any machine, can
-  resume the experiment. A token without the variables capabilities read,
+  -lease-ttl (10s to 24h, as Nomad's own variable locks) after its last
+  renewal; then any apply, from any machine, can resume the experiment
+  (on the holder's own host, at once once its process is gone). A token without the variables capabilities read,
   write and destroy on "tune/*" makes apply exit 1, unless -lock=false.
 
   Exit status: 0 when every trial finished without error (or the time
@@ -81,6 +82,10 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	if len(files) != 1 {
 		fs.Usage()
+		return exitError
+	}
+	if *leaseTTL < nomaddrv.MinLeaseTTL || *leaseTTL > nomaddrv.MaxLeaseTTL {
+		fmt.Fprintf(env.stderr, "tune apply: -lease-ttl must be between %s and %s; got %s\n", nomaddrv.MinLeaseTTL, nomaddrv.MaxLeaseTTL, *leaseTTL)
 		return exitError
 	}
 	live, show, err := progressChoice(*progressMode, env.stdout)

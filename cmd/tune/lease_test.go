@@ -56,3 +56,15 @@ func TestApplyWithoutPermissionForTheLeaseSaysWhatIsMissingAndLockFalseGoesOn(t 
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stderr, "running without the experiment's lease")
 }
+
+func TestApplyRefusesALeaseTimeToLiveOutsideNomadsBounds(t *testing.T) {
+	for _, ttl := range []string{"1s", "25h"} {
+		t.Run(ttl, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			env := &cliEnv{stdout: &stdout, stderr: &stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" }}
+			code := run(env, []string{"apply", "-lease-ttl", ttl, "exp.hcl"})
+			assert.Equal(t, exitError, code)
+			assert.Contains(t, stderr.String(), "-lease-ttl must be between 10s and 24h0m0s; got "+ttl)
+		})
+	}
+}

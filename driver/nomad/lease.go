@@ -29,6 +29,14 @@ import (
 // renews it every third of that.
 const DefaultLeaseTTL = time.Minute
 
+// MinLeaseTTL and MaxLeaseTTL bound a lease's time to live as Nomad bounds
+// its own variable locks': a shorter one would renew too often, a longer
+// one would keep an experiment whose apply died locked too long.
+const (
+	MinLeaseTTL = 10 * time.Second
+	MaxLeaseTTL = 24 * time.Hour
+)
+
 // Lease variable items.
 const (
 	leaseHost    = "host"
