@@ -5,6 +5,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -397,4 +398,38 @@ func TestNomadTwoGangsCompetingForTheSameGPUsNeverDeadlock(t *testing.T) {
 			// the first frees its GPUs. Either way both finish.
 		})
 	}
+}
+
+func TestNomadCredentialsInTheAddressAreNeverShownOrStored(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
+	u, err := url.Parse(w.addr)
+	require.NoError(t, err)
+	u.User = url.UserPassword("tuner", "hunter2")
+	w.addr = u.String()
+	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
+  resources {
+    cpu    = 0.5
+    memory = 128
+  }
+  task "t" {
+    driver = "mock_driver"
+    config {
+      run_for = "100ms"
+    }
+  }
+}
+`, w.name))
+	outputs := map[string]result{
+		"plan":   w.tune(t, "plan", "exp.hcl"),
+		"apply":  w.apply(t),
+		"status": w.tune(t, "status", w.name),
+	}
+	for verb, r := range outputs {
+		assert.NotContains(t, r.stdout+r.stderr, "hunter2", "tune %s printed the password", verb)
+	}
+	assert.Contains(t, outputs["plan"].stdout, "tuner:xxxxx@", "the target is named, without its password: %s", outputs["plan"].stdout)
+	stored, err := os.ReadFile(filepath.Join(w.results, w.name, "experiment.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(stored), "hunter2")
 }

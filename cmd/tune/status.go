@@ -88,17 +88,19 @@ func runStatus(env *cliEnv, args []string) int {
 		return localStatus(env, *resultsDir, name, *asJSON)
 	}
 	client, err := nomadClient(addr, *namespace, maxConns)
+	// What is printed never shows credentials written in the address.
+	shown := nomaddrv.RedactAddress(addr)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune status: %v\n", err)
 		return exitError
 	}
 	stubs, err := experimentJobs(client, name)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "tune status: listing the jobs of %q at %s: %v\n", name, addr, err)
+		fmt.Fprintf(env.stderr, "tune status: listing the jobs of %q at %s: %v\n", name, shown, err)
 		return exitError
 	}
 	if len(stubs) == 0 {
-		fmt.Fprintf(env.stderr, "tune status: Nomad at %s has no jobs of experiment %q\n", addr, name)
+		fmt.Fprintf(env.stderr, "tune status: Nomad at %s has no jobs of experiment %q\n", shown, name)
 		return exitError
 	}
 	lease, err := nomaddrv.ReadLease(client, name, nil)
@@ -120,10 +122,10 @@ func runStatus(env *cliEnv, args []string) int {
 			// when none does.
 			Lease  *nomaddrv.LeaseInfo `json:"lease"`
 			Trials []statusRow         `json:"trials"`
-		}{name, addr, counts, lease, rows})
+		}{name, shown, counts, lease, rows})
 		return exitOK
 	}
-	printStatus(env.stdout, name, addr, counts, rows)
+	printStatus(env.stdout, name, shown, counts, rows)
 	printLease(env.stdout, lease)
 	return exitOK
 }
@@ -295,13 +297,15 @@ func runStop(env *cliEnv, args []string) int {
 		return exitError
 	}
 	client, err := nomadClient(addr, *namespace, maxConns)
+	// What is printed never shows credentials written in the address.
+	shown := nomaddrv.RedactAddress(addr)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune stop: %v\n", err)
 		return exitError
 	}
 	stubs, err := experimentJobs(client, name)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "tune stop: listing the jobs of %q at %s: %v\n", name, addr, err)
+		fmt.Fprintf(env.stderr, "tune stop: listing the jobs of %q at %s: %v\n", name, shown, err)
 		return exitError
 	}
 	stopped, failed := 0, 0

@@ -72,7 +72,7 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 	}
 	client, err := nomadClient(address, "", tf.maxConns)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to Nomad at %s: %w", address, err)
+		return nil, fmt.Errorf("connecting to Nomad at %s: %w", nomaddrv.RedactAddress(address), err)
 	}
 	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, MaxConns: tf.maxConns})
 	if err != nil {
@@ -81,7 +81,7 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 	capacity, err := drv.Capacity(ctx)
 	if err != nil {
 		drv.Close()
-		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", address, err)
+		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", drv.Target(), err)
 	}
 	return &target{driver: drv, capacity: capacity, nomad: drv}, nil
 }

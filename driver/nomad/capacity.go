@@ -78,7 +78,7 @@ func (d *Driver) Capacity(ctx context.Context) (*planner.Capacity, error) {
 	skip := func(namespace, jobID string) bool {
 		return ownJobs[jobKey{namespace, jobID}] || d.ownJob(namespace, jobID)
 	}
-	c := capacityOf(d.client.Address(), n, nodes, allocs, skip)
+	c := capacityOf(d.Target(), n, nodes, allocs, skip)
 	d.mu.Lock()
 	d.sharesPerCore = c.SharesPerCore()
 	d.mu.Unlock()

@@ -196,9 +196,10 @@ func New(opts Options) (*Driver, error) {
 	return d, nil
 }
 
-// Target is the address of the cluster, for summaries.
+// Target is the address of the cluster, for summaries, without the
+// credentials it may hold.
 func (d *Driver) Target() string {
-	return d.client.Address()
+	return RedactAddress(d.client.Address())
 }
 
 // Events delivers every attempt's events. Reports wait for room in a
