@@ -118,3 +118,34 @@ echo '@tune {"val_loss": 0.4, "epoch": 2}'
 	require.Equal(t, 0, table.code, table.stderr)
 	assert.Contains(t, table.stdout, "Trials that never reported loss, the experiment's metric (2):")
 }
+
+func TestApplyRefusesReportsNestedTooDeepOrTooLong(t *testing.T) {
+	w := newWorkspace(t)
+	// Trial 0 prints a report nested 9,900 deep (59 KB), trial 1 one of
+	// 99 KB; both then report properly.
+	w.write(t, "trial.sh", `key=a
+[ "$TUNE_TRIAL_INDEX" = 1 ] && key=aaaaa
+awk -v key="$key" 'BEGIN { s = "@tune "; for (i = 0; i < 9900; i++) s = s "{\"" key "\":"; s = s "1"; for (i = 0; i < 9900; i++) s = s "}"; print s }'
+echo '@tune {"loss": 1}'
+`)
+	w.write(t, "exp.hcl", shellExperiment("deep", 2))
+	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	ids := w.trialIDs(t, "deep", 2)
+	assert.Contains(t, r.stdout, "warning: trial "+ids[0]+": task train printed an invalid @tune line, kept as ordinary output: the @tune line has more than 16 levels of nesting")
+	assert.Contains(t, r.stdout, "warning: trial "+ids[1]+": task train printed an invalid @tune line, kept as ordinary output: the @tune line is 99007 bytes long, more than the limit of 65536")
+	for _, id := range ids {
+		rows := w.resultRows(t, "deep", id)
+		require.Len(t, rows, 1, "only the proper report is recorded")
+		assert.Equal(t, 1.0, rows[0]["loss"])
+		for _, f := range []string{"trial.json", "result.json", "progress.csv"} {
+			st, err := os.Stat(filepath.Join(w.results, "deep", id, f))
+			require.NoError(t, err)
+			assert.Less(t, st.Size(), int64(4096), "%s of trial %s", f, id)
+		}
+		assert.Greater(t, len(w.trialLog(t, "deep", id, "stdout.log")), 59000, "the refused line is kept in the log")
+	}
+	st, err := os.Stat(filepath.Join(w.results, "deep", "experiment.json"))
+	require.NoError(t, err)
+	assert.Less(t, st.Size(), int64(4096))
+}
