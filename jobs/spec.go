@@ -28,11 +28,14 @@ const specMHzPerCore = 1000
 // tasks, drivers and their config, command, args and env, resources
 // (cpu as the cores asked for, memory, devices), constraints, placement,
 // restart and timeout policies, datacenters, node pool, namespace,
-// region, priority, meta, parameters and the UI description. It leaves
-// out what tune varies per attempt (the attempt number in meta, in
-// TUNE_ATTEMPT and in the UI description) and the MHz a cpu request turns
-// into, which depends on the cluster's nodes rather than on the trial, so
-// a cluster whose CPUs change does not make finished trials changed.
+// region, priority, meta (which tasks read as NOMAD_META_*) and
+// parameters. It leaves out what tune varies per attempt (the attempt
+// number in meta and in TUNE_ATTEMPT), the UI block (a description and
+// links say what the job is, not what it does: editing the experiment's
+// description or metric changes no result), and the MHz a cpu request
+// turns into, which depends on the cluster's nodes rather than on the
+// trial, so a cluster whose CPUs change does not make finished trials
+// changed.
 // A version of tune that compiles jobs differently gives different specs.
 func Spec(e *experiment.Experiment, t *planner.Trial) (string, hcl.Diagnostics) {
 	job, diags := compile(e, t, Options{MHzPerCore: specMHzPerCore})
@@ -58,7 +61,7 @@ func specOfTrial(e *experiment.Experiment, t *planner.Trial, job *api.Job) (stri
 }
 
 // specOf hashes a job compiled for attempt 0, without its spec meta and
-// with cpu shares left out: each task's TUNE_CPUS holds the cores it
+// UI block, and with cpu shares left out: each task's TUNE_CPUS holds the cores it
 // asked for, which is what the shares were computed from. The job is
 // left as it was.
 func specOf(job *api.Job) (string, error) {
@@ -78,7 +81,10 @@ func specOf(job *api.Job) (string, error) {
 	}
 	spec, hadSpec := job.Meta[MetaSpec]
 	delete(job.Meta, MetaSpec)
+	ui := job.UI
+	job.UI = nil
 	raw, err := json.Marshal(job)
+	job.UI = ui
 	for i, p := range cpus {
 		*p = saved[i]
 	}

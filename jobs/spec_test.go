@@ -31,8 +31,13 @@ variable "mode" {
   type    = string
   default = "fast"
 }
+variable "about" {
+  type    = string
+  default = "a sweep"
+}
 experiment "spec" {
-  seed = 1
+  description = var.about
+  seed        = 1
   space {
     x = grid([1, 2])
   }
@@ -91,6 +96,7 @@ func TestTheSpecChangesWithWhatTheTrialRuns(t *testing.T) {
 		changed bool
 	}{
 		{name: "the same variables give the same spec", vars: []string{"epochs=3"}, changed: false},
+		{name: "another description is the same job in the UI's words", vars: []string{"about=another sweep"}, changed: false},
 		{name: "an argument that changed", vars: []string{"epochs=4"}, changed: true},
 		{name: "an environment variable that changed", vars: []string{"mode=slow"}, changed: true},
 		{name: "more memory", vars: []string{"memory=512"}, changed: true},
