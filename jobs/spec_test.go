@@ -115,3 +115,18 @@ func TestTheSpecChangesWithWhatTheTrialRuns(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSpec is what comparing one trial with its job in Nomad costs
+// (plan and apply do it once per trial that has a job).
+func BenchmarkSpec(b *testing.B) {
+	e, diags := tunehcl.Load("spec.hcl", []byte(specSource), tunehcl.Options{})
+	require.False(b, diags.HasErrors(), "load: %s", diagText(diags))
+	trials, diags := planner.Trials(e)
+	require.False(b, diags.HasErrors(), "trials: %s", diagText(diags))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, diags := jobs.Spec(e, trials[i%len(trials)]); diags.HasErrors() {
+			b.Fatal(diags.Error())
+		}
+	}
+}
