@@ -340,6 +340,12 @@ func (l *Lease) renew() {
 		l.mu.Unlock()
 		v, _, err := l.d.client.Variables().CheckedUpdate(l.variable(index), l.d.writeOpts(l.renewCtx))
 		var cas api.ErrCASConflict
+		if errors.As(err, &cas) && cas.Conflict != nil && cas.Conflict.ModifyIndex == 0 {
+			// Deleted outside tune (nomad var purge): nobody else holds
+			// it, so this apply writes it again.
+			l.d.log.Warn("the experiment's lease was deleted outside tune; writing it again", "path", l.path)
+			v, _, err = l.d.client.Variables().CheckedCreate(l.variable(0), l.d.writeOpts(l.renewCtx))
+		}
 		switch {
 		case err == nil:
 			l.mu.Lock()
@@ -350,11 +356,8 @@ func (l *Lease) renew() {
 			l.mu.Lock()
 			l.index = cas.Conflict.ModifyIndex
 			l.mu.Unlock()
-		case errors.As(err, &cas):
-			h := LeaseHolder{}
-			if cas.Conflict != nil && cas.Conflict.ModifyIndex != 0 {
-				h = holderOf(cas.Conflict)
-			}
+		case errors.As(err, &cas) && cas.Conflict != nil && cas.Conflict.ModifyIndex != 0:
+			h := holderOf(cas.Conflict)
 			l.d.log.Warn("the experiment's lease was taken over", "path", l.path, "by", h.String())
 			l.mu.Lock()
 			l.lostTo = &h

@@ -182,6 +182,34 @@ func TestAHolderThatWasTakenOverLearnsItOnItsNextRenewal(t *testing.T) {
 	assert.Equal(t, "beta", c.read().Items[leaseHost], "releasing a lost lease leaves the new holder's alone")
 }
 
+func TestALeaseDeletedOutsideTuneIsWrittenAgainByItsHolder(t *testing.T) {
+	c := newLeaseCluster(t, nomadsim.Options{})
+	l := c.acquire(c.h.d, holder("alpha", 101))
+	_, err := c.h.client.Variables().Delete(LeasePath("lease"), nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, c.clock.WaitForWaiters(ctx, 1))
+	c.clock.Advance(time.Minute / 3)
+	// Wait for the variable to exist again.
+	var v *api.Variable
+	var index uint64
+	for v == nil {
+		got, qm, err := c.h.client.Variables().Peek(LeasePath("lease"), (&api.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(ctx))
+		require.NoError(t, err)
+		v, index = got, qm.LastIndex
+	}
+	assert.Equal(t, "alpha", v.Items[leaseHost])
+	select {
+	case <-l.Lost():
+		t.Fatal("a deleted lease is not lost")
+	default:
+	}
+	require.NoError(t, l.Release(context.Background()))
+	_, _, err = c.h.client.Variables().Read(LeasePath("lease"), nil)
+	require.ErrorIs(t, err, api.ErrVariablePathNotFound)
+}
+
 func TestALeaseTheTokenMayNotWriteIsDeniedWithTheCapabilityNeeded(t *testing.T) {
 	c := newLeaseCluster(t, nomadsim.Options{DenyVariableWrites: true})
 	_, err := c.h.d.AcquireLease(context.Background(), LeaseOptions{Holder: holder("alpha", 101), TTL: time.Minute})

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/stretchr/testify/assert"
@@ -124,4 +125,25 @@ func TestContractVariableWritesAreValidated(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestContractABlockingReadOfAMissingVariableWaitsForItsCreation(t *testing.T) {
+	ct := contractTarget(t)
+	vars := ct.c.Variables()
+	path := ct.variablePath(t, "block")
+	_, qm, err := vars.Peek(path, nil)
+	require.NoError(t, err)
+	read := make(chan *api.Variable, 1)
+	go func() {
+		got, _, err := vars.Peek(path, &api.QueryOptions{WaitIndex: qm.LastIndex, WaitTime: time.Minute})
+		if err != nil {
+			got = nil
+		}
+		read <- got
+	}()
+	_, _, err = vars.CheckedCreate(&api.Variable{Path: path, Items: api.VariableItems{"n": "1"}}, nil)
+	require.NoError(t, err)
+	got := <-read
+	require.NotNil(t, got, "the read returns the variable once it is created")
+	assert.Equal(t, "1", got.Items["n"])
 }

@@ -90,13 +90,18 @@ func (s *Sim) variableQuery(w http.ResponseWriter, r *http.Request, path string)
 		return nil, err
 	}
 	k := varKey{q.ns, path}
-	return s.blocking(w, r, q, func() uint64 { return s.st.tableIndex(variablesTable) }, func() (any, uint64, error) {
-		v := s.st.vars[k]
-		if v == nil {
-			return nil, 0, codedErr(http.StatusNotFound, "variable not found")
+	// A blocking read of a variable that is not there waits, as Nomad's
+	// does, and answers 404 if it is still not there.
+	obj, err := s.blocking(w, r, q, func() uint64 { return s.st.tableIndex(variablesTable) }, func() (any, uint64, error) {
+		if v := s.st.vars[k]; v != nil {
+			return v.Copy(), s.st.tableIndex(variablesTable), nil
 		}
-		return v.Copy(), s.st.tableIndex(variablesTable), nil
+		return nil, s.st.tableIndex(variablesTable), nil
 	})
+	if err == nil && obj == nil {
+		return nil, codedErr(http.StatusNotFound, "variable not found")
+	}
+	return obj, err
 }
 
 // parseCAS reads ?cas=<index> as Nomad does.
