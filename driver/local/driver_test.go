@@ -321,6 +321,12 @@ func TestHowTheProcessEndsIsHowTheAttemptEnds(t *testing.T) {
 			wantMessage: "task train exited with status 3"},
 		{name: "death by a signal fails with status -1", script: "kill -KILL $$", wantFailed: true, wantCode: -1,
 			wantMessage: "task train was killed by SIGKILL"},
+		{name: "a crash is told as the crash", script: "kill -SEGV $$", wantFailed: true, wantCode: -1,
+			wantMessage: "task train was killed by SIGSEGV"},
+		{name: "an abort is told as the abort", script: "kill -ABRT $$", wantFailed: true, wantCode: -1,
+			wantMessage: "task train was killed by SIGABRT"},
+		{name: "a termination it did not catch is told as such", script: "kill -TERM $$", wantFailed: true, wantCode: -1,
+			wantMessage: "task train was killed by SIGTERM"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -157,11 +160,29 @@ func exitAs(ps *os.ProcessState) int {
 	}
 	sig := ws.Signal()
 	signal.Reset(sig)
+	// The task left its own core dump, if any; the supervisor's would be
+	// noise.
+	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
+	defaultAction(sig)
 	_ = syscall.Kill(os.Getpid(), sig)
-	// Only a signal the runtime does not die of (SIGPIPE) gets here, after
-	// the signal had its chance; the shell's convention says the rest.
+	// Only a signal whose default is not to end the process gets here,
+	// after it had its chance; the shell's convention says the rest.
 	time.Sleep(100 * time.Millisecond)
 	return 128 + int(sig)
+}
+
+// defaultAction gives a signal the kernel's default action. The Go
+// runtime's own handler would turn a SIGSEGV or SIGABRT raised here into
+// a crash report of the supervisor on the task's stderr, and exit 2. A
+// kernel sigaction whose fields are all zero is SIG_DFL without flags on
+// every architecture, whatever its layout.
+func defaultAction(sig syscall.Signal) {
+	var act [64]byte
+	sigsetSize := 8 // _NSIG / 8
+	if strings.HasPrefix(runtime.GOARCH, "mips") {
+		sigsetSize = 16
+	}
+	_, _, _ = syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, uintptr(sigsetSize), 0, 0)
 }
 
 // killTree kills every descendant of this process and reaps them; it
