@@ -682,7 +682,7 @@ func (c *controller) outcome() *Outcome {
 	if status == "" {
 		status = StatusFinished
 		counts := c.counts()
-		message = fmt.Sprintf("finished: %d trials terminated, %d errored", counts[results.Terminated], counts[results.Error])
+		message = fmt.Sprintf("finished: %s terminated, %d errored", experiment.Count(counts[results.Terminated], "trial"), counts[results.Error])
 	}
 	out := &Outcome{Status: status, Message: message, Summary: c.summary(status), Interrupted: c.interrupted}
 	out.Best = results.Best(c.order, c.exp.Metric, string(c.exp.Mode))

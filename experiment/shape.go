@@ -145,6 +145,15 @@ func (s *Shape) String() string {
 }
 
 // FormatNumber prints a float without a trailing ".0" or float noise.
+// Count writes n and a noun that agrees with it: "1 trial", "2 trials",
+// "0 trials". Nouns here take a plain s.
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func FormatNumber(f float64) string {
 	return strconv.FormatFloat(roundSignificant(f, 12), 'g', -1, 64)
 }

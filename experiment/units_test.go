@@ -136,3 +136,22 @@ func TestFormatNumberPrintsShortNumbers(t *testing.T) {
 		})
 	}
 }
+
+func TestCountAgreesInNumber(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+		noun string
+		want string
+	}{
+		{"one is singular", 1, "trial", "1 trial"},
+		{"none is plural", 0, "trial", "0 trials"},
+		{"many are plural", 12, "GPU", "12 GPUs"},
+		{"a noun of two words takes the s at the end", 1, "grid point", "1 grid point"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, experiment.Count(tt.n, tt.noun))
+		})
+	}
+}

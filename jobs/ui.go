@@ -37,7 +37,7 @@ func (c *compiler) ui() *api.JobUIConfig {
 		}
 	}
 	if c.e.Placement != "" && c.world > 1 {
-		fmt.Fprintf(&b, "\nPlacement: %s, %d allocations.\n", c.e.Placement, c.world)
+		fmt.Fprintf(&b, "\nPlacement: %s, %s.\n", c.e.Placement, experiment.Count(c.world, "allocation"))
 	}
 
 	if d := c.e.Stop.TrialTimeout; d > 0 {

@@ -61,7 +61,7 @@ func TestPlainModePrintsOneLinePerChangeThatMatters(t *testing.T) {
 	r.Changed(change(controller.TrialStopped, b, "trial_timeout 10m"), s)
 
 	s.Elapsed = 83 * time.Second
-	r.Changed(controller.Change{Kind: controller.ExperimentDone, Message: "finished: 1 trials terminated, 1 errored"}, s)
+	r.Changed(controller.Change{Kind: controller.ExperimentDone, Message: "finished: 1 trial terminated, 1 errored"}, s)
 	r.Done(s)
 	r.Tick(s)
 
@@ -74,7 +74,7 @@ func TestPlainModePrintsOneLinePerChangeThatMatters(t *testing.T) {
 		"warning: the GPU inventory could not be read",
 		"[0:00:31] trial 00004-cd34ef stopped: trial_timeout 10m",
 		"[0:00:31] running 0 · pending 22 · done 2 (1 error) · best 00003-ab12cd loss=0.0123",
-		"[0:01:23] experiment quadratic finished: 1 trials terminated, 1 errored",
+		"[0:01:23] experiment quadratic finished: 1 trial terminated, 1 errored",
 	}, lines(&out))
 	assert.NotContains(t, out.String(), "\x1b", "plain output has no escape sequences")
 }

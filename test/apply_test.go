@@ -611,7 +611,7 @@ exit 3
 `)
 	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB")
 	assert.Equal(t, 1, r.code, "a trial ended in error\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stderr, "1 trials ended in error")
+	assert.Contains(t, r.stderr, "1 trial ended in error")
 	assert.Contains(t, r.stderr, filepath.Join(w.results, "retry", "trials.csv"))
 
 	res := w.resultsOf(t, "retry")

@@ -104,7 +104,7 @@ func TestStatusSaysAnExperimentWhoseTuneWasKilledIsInterrupted(t *testing.T) {
 	bg.wait(t, 10*time.Second)
 	status = tune(t, w.dir, "status", "killed", "-results", w.results)
 	require.Equal(t, 0, status.code, status.stderr)
-	assert.Contains(t, status.stdout, fmt.Sprintf("interrupted: tune is no longer running (pid %d); tune apply resumes it; 1 trials: 0 running, 1 pending", bg.cmd.Process.Pid))
+	assert.Contains(t, status.stdout, fmt.Sprintf("interrupted: tune is no longer running (pid %d); tune apply resumes it; 1 trial: 0 running, 1 pending", bg.cmd.Process.Pid))
 	res := w.resultsOf(t, "killed")
 	assert.Equal(t, "interrupted", res.Summary.Status)
 }

@@ -126,7 +126,7 @@ func TestPlanNamesTrialsThatCanNeverRun(t *testing.T) {
 `)
 	r := tune(t, "", "plan", path, "-local-cpus", "4")
 	assert.Equal(t, 2, r.code, "some trials can never run: exit 2\n%s%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stdout, "Can never run on local (1 trials)")
+	assert.Contains(t, r.stdout, "Can never run on local (1 trial)")
 	assert.Contains(t, r.stdout, "Plan: 1 of 2 trials can run")
 
 	p := planOf(t, tune(t, "", "plan", "-json", path, "-local-cpus", "4"))
@@ -264,5 +264,29 @@ func TestUnknownCommandAndHelp(t *testing.T) {
 	assert.Equal(t, 0, r.code)
 	for _, verb := range []string{"plan", "validate", "fmt"} {
 		assert.Contains(t, r.stdout, verb)
+	}
+}
+
+func TestOutputAgreesInNumberForOneOfAThing(t *testing.T) {
+	path := writeFile(t, "one.hcl", experimentWith(1, "gpu = 1", ""))
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"plan", []string{"plan", path, "-local-cpus", "1", "-local-gpus", "1"}, []string{"Search:  1 trial,", "1 node,", "1 GPU\n", "Plan: 1 trial, 1 at a time."}},
+		{"validate", []string{"validate", path}, []string{"valid: 1 trial."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tune(t, "", tt.args...)
+			require.Equal(t, 0, r.code, r.stderr)
+			for _, w := range tt.want {
+				assert.Contains(t, r.stdout, w)
+			}
+			for _, wrong := range []string{"1 trials", "1 GPUs", "1 nodes", "1 CPUs", "1 samples", "1 grid points"} {
+				assert.NotContains(t, r.stdout, wrong)
+			}
+		})
 	}
 }

@@ -120,7 +120,7 @@ func runApply(env *cliEnv, args []string) int {
 	if plan.Runnable == 0 && !queue {
 		fmt.Fprintf(env.stderr, "tune apply: no trial of %q can run on %s:\n", exp.Name, plan.Target)
 		for _, n := range plan.Never {
-			fmt.Fprintf(env.stderr, "  %d trials: %s\n", len(n.TrialIDs), n.Reason)
+			fmt.Fprintf(env.stderr, "  %s: %s\n", experiment.Count(len(n.TrialIDs), "trial"), n.Reason)
 		}
 		return exitError
 	}
@@ -154,7 +154,7 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	defer store.Close()
 
-	fmt.Fprintf(env.stdout, "Experiment %q: %d trials on %s, at most %s.\n", exp.Name, len(trials), plan.Target, atOnceText(plan))
+	fmt.Fprintf(env.stdout, "Experiment %q: %s on %s, at most %s.\n", exp.Name, experiment.Count(len(trials), "trial"), plan.Target, atOnceText(plan))
 	if store.Resumed() {
 		done := 0
 		for _, rec := range store.Records() {
@@ -166,9 +166,9 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	for _, n := range plan.Never {
 		if queue {
-			fmt.Fprintf(env.stdout, "%d trials fit no node now and are queued in Nomad (on_unfit = \"queue\"): %s\n", len(n.TrialIDs), n.Reason)
+			fmt.Fprintf(env.stdout, "%s %s no node now and %s queued in Nomad (on_unfit = \"queue\"): %s\n", experiment.Count(len(n.TrialIDs), "trial"), pluralWord(len(n.TrialIDs), "fits", "fit"), pluralWord(len(n.TrialIDs), "is", "are"), n.Reason)
 		} else {
-			fmt.Fprintf(env.stdout, "%d trials can never run here and are marked as errors: %s\n", len(n.TrialIDs), n.Reason)
+			fmt.Fprintf(env.stdout, "%s can never run here and %s marked as %s: %s\n", experiment.Count(len(n.TrialIDs), "trial"), pluralWord(len(n.TrialIDs), "is", "are"), pluralWord(len(n.TrialIDs), "an error", "errors"), n.Reason)
 		}
 	}
 
@@ -246,7 +246,7 @@ func runApply(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "tune apply: %s\n", outcome.Message)
 		return exitError
 	case outcome.Summary.Counts[results.Error] > 0:
-		fmt.Fprintf(env.stderr, "tune apply: %d trials ended in error (see %s)\n", outcome.Summary.Counts[results.Error], filepath.Join(store.Dir(), "trials.csv"))
+		fmt.Fprintf(env.stderr, "tune apply: %s ended in error (see %s)\n", experiment.Count(outcome.Summary.Counts[results.Error], "trial"), filepath.Join(store.Dir(), "trials.csv"))
 		return exitError
 	case outcome.Status == controller.StatusStopped:
 		fmt.Fprintf(env.stdout, "Stopped: %s.\n", outcome.Message)

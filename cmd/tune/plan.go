@@ -137,9 +137,9 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	if p.Description != "" {
 		fmt.Fprintf(w, "  %s\n", p.Description)
 	}
-	search := fmt.Sprintf("%d trials", p.NumTrials)
+	search := experiment.Count(p.NumTrials, "trial")
 	if p.GridPoints > 1 || p.NumSamples > 1 {
-		search = fmt.Sprintf("%d grid points × %d samples = %d trials", p.GridPoints, p.NumSamples, p.NumTrials)
+		search = fmt.Sprintf("%s × %s = %s", experiment.Count(p.GridPoints, "grid point"), experiment.Count(p.NumSamples, "sample"), experiment.Count(p.NumTrials, "trial"))
 	}
 	fmt.Fprintf(w, "  Search:  %s, seed %d\n", search, p.Seed)
 	if p.Metric != "" {
@@ -162,7 +162,7 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	fmt.Fprintf(w, "\nAt once: %s\n", atOnceText(p))
 
 	if len(p.Never) > 0 {
-		fmt.Fprintf(w, "\nCan never run on %s (%d trials):\n", p.Target, p.NumTrials-p.Runnable)
+		fmt.Fprintf(w, "\nCan never run on %s (%s):\n", p.Target, experiment.Count(p.NumTrials-p.Runnable, "trial"))
 		for _, n := range p.Never {
 			fmt.Fprintf(w, "  %s\n    %s\n", n.Reason, n.Shape)
 			fmt.Fprintf(w, "    trials: %s\n", idList(n.TrialIDs, 6))
@@ -176,7 +176,7 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 			if dr.Reason != "" {
 				verdict = "would not be placed now: " + dr.Reason
 			}
-			fmt.Fprintf(w, "  %s (%d trials): %s\n", dr.Shape, dr.Trials, verdict)
+			fmt.Fprintf(w, "  %s (%s): %s\n", dr.Shape, experiment.Count(dr.Trials, "trial"), verdict)
 		}
 	}
 
@@ -189,12 +189,16 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	fmt.Fprintln(w)
 	switch {
 	case p.Runnable == 0:
-		fmt.Fprintf(w, "Plan: none of the %d trials can run on %s.\n", p.NumTrials, p.Target)
+		if p.NumTrials == 1 {
+			fmt.Fprintf(w, "Plan: the only trial cannot run on %s.\n", p.Target)
+		} else {
+			fmt.Fprintf(w, "Plan: none of the %d trials can run on %s.\n", p.NumTrials, p.Target)
+		}
 	case p.Runnable < p.NumTrials:
 		fmt.Fprintf(w, "Plan: %d of %d trials can run, %d at a time; %d can never run on %s.\n",
 			p.Runnable, p.NumTrials, p.AtOnce, p.NumTrials-p.Runnable, p.Target)
 	default:
-		fmt.Fprintf(w, "Plan: %d trials, %d at a time.\n", p.NumTrials, p.AtOnce)
+		fmt.Fprintf(w, "Plan: %s, %d at a time.\n", experiment.Count(p.NumTrials, "trial"), p.AtOnce)
 	}
 }
 
@@ -216,13 +220,14 @@ func describeCapacity(p *planner.Plan) string {
 	c := p.Capacity
 	gpus := "no GPUs"
 	if c.GPUs > 0 {
-		gpus = fmt.Sprintf("%d GPUs", c.GPUs)
+		gpus = experiment.Count(c.GPUs, "GPU")
 	}
-	nodes := "1 node"
-	if c.Nodes != 1 {
-		nodes = fmt.Sprintf("%d nodes", c.Nodes)
+	nodes := experiment.Count(c.Nodes, "node")
+	cpus := "CPUs"
+	if c.CPUCores == 1 {
+		cpus = "CPU"
 	}
-	return fmt.Sprintf("%s — %s, %s CPUs, %s memory, %s", p.Target, nodes, experiment.FormatNumber(c.CPUCores), formatMiB(c.MemoryMiB), gpus)
+	return fmt.Sprintf("%s — %s, %s %s, %s memory, %s", p.Target, nodes, experiment.FormatNumber(c.CPUCores), cpus, formatMiB(c.MemoryMiB), gpus)
 }
 
 func formatMiB(mib int64) string {

@@ -161,7 +161,7 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 	}
 	_ = tw.Flush()
 	if more := len(rows) - len(shown); more > 0 {
-		fmt.Fprintf(w, "... and %d more trials\n", more)
+		fmt.Fprintf(w, "... and %d more %s\n", more, pluralWord(more, "trial", "trials"))
 	}
 	printErrors(w, records)
 	printMissingMetric(w, records, sum.Metric)

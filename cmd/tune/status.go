@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
+	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/results"
 )
@@ -186,7 +187,7 @@ func printStatus(w io.Writer, name, addr string, counts map[string]int, rows []s
 	for i, s := range states {
 		parts[i] = fmt.Sprintf("%d %s", counts[s], s)
 	}
-	fmt.Fprintf(w, "Experiment %q on %s: %d trial jobs (%s)\n\n", name, addr, len(rows), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "Experiment %q on %s: %s (%s)\n\n", name, addr, experiment.Count(len(rows), "trial job"), strings.Join(parts, ", "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TRIAL\tSTATE\tATTEMPT\tALLOCATIONS\tJOB\tPARAMS")
 	for _, r := range rows {
@@ -237,8 +238,8 @@ func localStatus(env *cliEnv, root, name string, asJSON bool) int {
 		return exitOK
 	}
 	counts := results.Counts(records)
-	fmt.Fprintf(env.stdout, "Experiment %q (%s): %s; %d trials: %d running, %d pending, %d terminated, %d errored\n",
-		name, root, summaryStatus(sum), len(records), counts[results.Running], counts[results.Pending], counts[results.Terminated], counts[results.Error])
+	fmt.Fprintf(env.stdout, "Experiment %q (%s): %s; %s: %d running, %d pending, %d terminated, %d errored\n",
+		name, root, summaryStatus(sum), experiment.Count(len(records), "trial"), counts[results.Running], counts[results.Pending], counts[results.Terminated], counts[results.Error])
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	shown := 0
 	for _, r := range records {
@@ -325,7 +326,7 @@ func runStop(env *cliEnv, args []string) int {
 	if *purge {
 		verb = "Stopped and purged"
 	}
-	fmt.Fprintf(env.stdout, "%s %d of the %d jobs of experiment %q.\n", verb, stopped, len(stubs), name)
+	fmt.Fprintf(env.stdout, "%s %d of the %s of experiment %q.\n", verb, stopped, experiment.Count(len(stubs), "job"), name)
 	if failed > 0 {
 		return exitError
 	}

@@ -48,7 +48,7 @@ func runValidate(env *cliEnv, args []string) int {
 		return exitError
 	}
 	if !*asJSON {
-		fmt.Fprintf(env.stdout, "The experiment %q is valid: %d trials.\n", exp.Name, len(trials))
+		fmt.Fprintf(env.stdout, "The experiment %q is valid: %s.\n", exp.Name, experiment.Count(len(trials), "trial"))
 	}
 	return exitOK
 }

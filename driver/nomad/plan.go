@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/experiment"
 )
 
 // Unfit is Nomad's scheduler's account of a job it could not place whole
@@ -138,7 +140,7 @@ func metricReason(tg *api.TaskGroup, m *api.AllocationMetric) string {
 		fmt.Fprintf(&b, "; quota limit hit: %s", strings.Join(m.QuotaExhausted, ", "))
 	}
 	if n := m.CoalescedFailures + 1; n > 1 {
-		fmt.Fprintf(&b, " (%d allocations not placed)", n)
+		fmt.Fprintf(&b, " (%s not placed)", experiment.Count(n, "allocation"))
 	}
 	return b.String()
 }
