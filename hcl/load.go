@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/nomad-tune/tune/experiment"
 )
@@ -118,7 +119,18 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 		})
 	}
 
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: spaceOnlyFunctions(boundedFunctions(Functions(), l.budget))}
+	abs, err := filepath.Abs(filename)
+	if err != nil {
+		abs = filename
+	}
+	dir := filepath.Dir(abs)
+	var funcs map[string]function.Function
+	all := Functions()
+	for name, f := range fileFunctions(dir, &funcs) {
+		all[name] = f
+	}
+	funcs = spaceOnlyFunctions(boundedFunctions(all, l.budget))
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"path": pathObject(dir)}, Functions: funcs}
 	l.ctx = ctx
 	vars, d := l.variables(varBlocks, opts, ctx)
 	diags = append(diags, d...)
@@ -139,11 +151,7 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 		return nil, diags
 	}
 	exp.Filename = filename
-	abs, err := filepath.Abs(filename)
-	if err != nil {
-		abs = filename
-	}
-	exp.Dir = filepath.Dir(abs)
+	exp.Dir = dir
 	exp.Sources = l.sources
 	exp.Context = ctx
 	exp.Budget = l.budget
