@@ -148,6 +148,17 @@ func paramNames(order []string, params map[string]any) []string {
 	return append(names, rest...)
 }
 
+// ParamTitle is the column title of a parameter in a table that also
+// shows the given metric columns: the parameter's name, or Ray Tune's
+// "config/<name>" when a metric (or one of the table's own columns) has
+// the same name, so that no two columns read alike.
+func ParamTitle(name string, metrics []string, own ...string) string {
+	if contains(metrics, name) || contains(own, name) {
+		return "config/" + name
+	}
+	return name
+}
+
 // formatParams is "x=1.2, lr=0.001".
 func formatParams(order []string, params map[string]any) string {
 	names := paramNames(order, params)

@@ -262,6 +262,11 @@ func (l *live) table(s *controller.Snapshot, rows []controller.TrialView) []stri
 			all[k] = nil
 		}
 	}
+	metrics := l.extraMetrics(s)
+	shownMetrics := metrics
+	if s.Metric != "" {
+		shownMetrics = append([]string{s.Metric}, metrics...)
+	}
 	for _, name := range paramNames(s.ParamNames, all) {
 		right := true
 		for _, t := range rows {
@@ -271,7 +276,8 @@ func (l *live) table(s *controller.Snapshot, rows []controller.TrialView) []stri
 				}
 			}
 		}
-		cols = append(cols, column{title: name, right: right, drop: dropParam, cells: cells(func(t controller.TrialView) string {
+		title := ParamTitle(name, shownMetrics, "TRIAL", "STATUS", "ITER", "TIME")
+		cols = append(cols, column{title: Sanitize(title), right: right, drop: dropParam, cells: cells(func(t controller.TrialView) string {
 			if v, ok := t.Params[name]; ok {
 				return formatValue(v)
 			}
@@ -282,7 +288,7 @@ func (l *live) table(s *controller.Snapshot, rows []controller.TrialView) []stri
 	if s.Metric != "" {
 		cols = append(cols, column{title: Sanitize(s.Metric), right: true, cells: cells(metric(s.Metric))})
 	}
-	for _, name := range l.extraMetrics(s) {
+	for _, name := range metrics {
 		cols = append(cols, column{title: Sanitize(name), right: true, drop: dropMetric, cells: cells(metric(name))})
 	}
 	cols = append(cols, column{title: "TIME", right: true, cells: cells(func(t controller.TrialView) string { return formatDuration(t.Runtime) })})

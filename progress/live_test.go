@@ -281,3 +281,19 @@ func TestDoneDrawsTheFinalBlockThenTheExperimentsLastLine(t *testing.T) {
 	assert.Equal(t, "[0:01:23] experiment quadratic finished: 23 trials terminated, 1 errored", shown[len(shown)-1])
 	assert.Empty(t, writes[2], "nothing is drawn after Done")
 }
+
+func TestAParameterNamedLikeAMetricIsShownAsConfig(t *testing.T) {
+	var out bytes.Buffer
+	r := New(&out, Options{Live: true, Width: 200})
+	s := busy(83 * time.Second)
+	s.Recent, s.Best = nil, nil
+	s.Active = s.Active[:1]
+	s.ParamNames = []string{"x", "lr", "workers"}
+	s.Active[0].Params["workers"] = 4.0
+	s.Active[0].Last = map[string]any{"loss": 0.5, "workers": 3.0}
+	r.Tick(s)
+	assert.Equal(t, []string{
+		"TRIAL         STATUS     x     lr  config/workers  ITER  loss  workers     TIME",
+		"00010-run000  RUNNING  0.5  0.001               4     0   0.5        3  0:01:00",
+	}, screen(out.String())[1:])
+}

@@ -135,7 +135,10 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 	metrics := tableMetrics(records, sum.Metric)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	header := append([]string{"TRIAL", "STATUS"}, paramNames...)
+	header := []string{"TRIAL", "STATUS"}
+	for _, p := range paramNames {
+		header = append(header, progress.ParamTitle(p, metrics, "TRIAL", "STATUS", "ITER", "TIME (S)"))
+	}
 	header = append(header, "ITER", "TIME (S)")
 	header = append(header, metrics...)
 	for i, h := range header {

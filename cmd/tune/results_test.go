@@ -249,3 +249,26 @@ Trials that never reported loss, the experiment's metric (2):
 Best trial: 00002-abcdef with loss=0.25
 `)
 }
+
+func TestResultsCommandTellsAParameterFromAMetricOfTheSameName(t *testing.T) {
+	root := t.TempDir()
+	s, err := results.Open(root, results.Info{Name: "gang", File: "gang.hcl", Metric: "loss", Mode: "min", Target: "local"},
+		[]results.TrialInfo{{ID: "00000-abcdef", Params: map[string]any{"workers": 4.0}}})
+	require.NoError(t, err)
+	rec := s.Records()[0]
+	rec.Status, rec.Attempts = results.Running, 1
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	_, _, err = s.BeginAttempt(rec, 0, start)
+	require.NoError(t, err)
+	_, err = s.Report(rec, map[string]any{"loss": 0.5, "workers": 3.0}, start.Add(time.Second))
+	require.NoError(t, err)
+	rec.Status = results.Terminated
+	require.NoError(t, s.EndAttempt(rec))
+	require.NoError(t, s.WriteSummary(results.Summary{Status: "finished", StartedAt: start, UpdatedAt: start.Add(time.Minute)}))
+	require.NoError(t, s.Close())
+
+	stdout, stderr, code := runResultsCmd(t, "gang", "-results", root)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "TRIAL         STATUS      config/workers  ITER  TIME (S)  loss  workers\n")
+	assert.Contains(t, stdout, "00000-abcdef  TERMINATED  4               1     1         0.5   3\n")
+}
