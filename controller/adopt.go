@@ -22,18 +22,27 @@ import (
 // begins afresh in the store. An attempt of a trial whose outcome is
 // already recorded is stopped instead. The rest is left to initialise.
 func (c *controller) adopt(ctx context.Context) error {
+	stale := c.staleRecords()
 	ad, ok := c.opts.Driver.(driver.Adopter)
+	var existing []driver.Existing
+	if ok {
+		var err error
+		existing, err = ad.Existing(ctx, c.exp, c.opts.Trials)
+		if err != nil {
+			// Starting trials without knowing which already run could run
+			// them twice.
+			return fmt.Errorf("reading which trials already run on %s: %w", c.opts.Target, err)
+		}
+	}
+	if err := c.checkChanged(existing, stale); err != nil {
+		return err
+	}
+	for _, rec := range stale {
+		c.log.Info("running a trial again: its recorded attempt ran another definition", "trial", rec.ID)
+		c.forget(rec)
+	}
 	if !ok {
 		return nil
-	}
-	existing, err := ad.Existing(ctx, c.exp, c.opts.Trials)
-	if err != nil {
-		// Starting trials without knowing which already run could run
-		// them twice.
-		return fmt.Errorf("reading which trials already run on %s: %w", c.opts.Target, err)
-	}
-	if err := c.checkChanged(existing); err != nil {
-		return err
 	}
 	// Running attempts take their share of the capacity snapshot first:
 	// they hold it on the target already, whatever else waits.
@@ -86,6 +95,7 @@ func (c *controller) adoptAttempt(ctx context.Context, ad driver.Adopter, rec *r
 	prevAttempts := rec.Attempts
 	attempt := ex.Attempt
 	rec.Attempts = attempt + 1
+	rec.Spec = c.specOf(t)
 	c.setStatus(rec, results.Running)
 	rec.Error, rec.StopReason = "", ""
 	rec.Iterations, rec.LastResult = 0, nil

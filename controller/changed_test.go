@@ -91,3 +91,45 @@ func TestReplaceRunsAChangedTrialAgainAsItsNextAttempt(t *testing.T) {
 		})
 	}
 }
+
+func TestAResultRecordedFromAnotherDefinitionIsNeverKeptAsThisOnes(t *testing.T) {
+	f := newFixture(t, experimentFile(2, ""))
+	first := newFakeDriver(localCapacity(4, 0), func(*planner.Trial, int) script {
+		return script{reports: []map[string]any{loss(100)}}
+	})
+	first.spec = func(*planner.Trial) string { return "old" }
+	f.run(t, context.Background(), first, nil)
+	for _, rec := range f.store.Records() {
+		require.Equal(t, "old", rec.Spec, "the record says what its attempt ran")
+	}
+	require.NoError(t, f.store.Close())
+
+	// Trial 0 now runs something else; the target holds none of the old
+	// attempts (Nomad collected their jobs).
+	changedID := f.trials[0].ID
+	spec := func(tr *planner.Trial) string {
+		if tr.ID == changedID {
+			return "new"
+		}
+		return "old"
+	}
+	f.open(t)
+	d := newFakeDriver(localCapacity(4, 0), func(*planner.Trial, int) script {
+		return script{reports: []map[string]any{loss(1)}}
+	})
+	d.spec = spec
+	_, err := Run(context.Background(), Options{Experiment: f.exp, Trials: f.trials, Driver: d, Store: f.store, Target: "local"})
+	var changed *ChangedError
+	require.ErrorAs(t, err, &changed)
+	assert.Equal(t, []string{changedID}, changed.TrialIDs)
+	assert.Empty(t, d.starts)
+
+	out, err := Run(context.Background(), Options{Experiment: f.exp, Trials: f.trials, Driver: d, Store: f.store, Target: "local", ReplaceChanged: true})
+	require.NoError(t, err)
+	assert.Equal(t, StatusFinished, out.Status)
+	assert.Equal(t, []string{changedID + "#1"}, d.starts, "only the changed trial runs again, as its next attempt")
+	recs := f.store.Records()
+	assert.Equal(t, 1.0, recs[0].LastResult["loss"], "the changed trial's result is the new definition's")
+	assert.Equal(t, "new", recs[0].Spec)
+	assert.Equal(t, 100.0, recs[1].LastResult["loss"], "the unchanged trial keeps its result")
+}

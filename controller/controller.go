@@ -392,6 +392,7 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	now := c.clock.Now()
 	attempt := rec.Attempts
 	rec.Attempts++
+	rec.Spec = c.specOf(t)
 	c.setStatus(rec, results.Running)
 	rec.Error, rec.StopReason = "", ""
 	rec.Iterations, rec.LastResult = 0, nil

@@ -45,12 +45,22 @@ type fakeDriver struct {
 	// records the attempt in adopts rather than starts.
 	existing []driver.Existing
 	adopts   []string
+	// spec is what Spec says a trial runs; nil says nothing.
+	spec func(t *planner.Trial) string
 }
 
 var (
-	_ driver.Driver  = (*fakeDriver)(nil)
-	_ driver.Adopter = (*fakeDriver)(nil)
+	_ driver.Driver    = (*fakeDriver)(nil)
+	_ driver.Adopter   = (*fakeDriver)(nil)
+	_ driver.Specifier = (*fakeDriver)(nil)
 )
+
+func (f *fakeDriver) Spec(_ *experiment.Experiment, t *planner.Trial) (string, error) {
+	if f.spec == nil {
+		return "", nil
+	}
+	return f.spec(t), nil
+}
 
 func newFakeDriver(c *planner.Capacity, s func(t *planner.Trial, attempt int) script) *fakeDriver {
 	return &fakeDriver{capacity: c, script: s, events: make(chan driver.Event, 100000), running: map[string]int{}}

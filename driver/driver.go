@@ -68,6 +68,17 @@ type Adopter interface {
 	Adopt(ctx context.Context, req StartRequest) error
 }
 
+// Specifier is implemented by targets that can say what an attempt of a
+// trial runs, as a hash that changes whenever what runs does (on Nomad,
+// the hash of the trial's job). The controller records it with the
+// trial's results, so that a later run of a changed definition never
+// takes them as its own, even when the target no longer holds the
+// attempts (Nomad collects dead jobs after a few hours).
+type Specifier interface {
+	// Spec is the hash of what an attempt of the trial runs now.
+	Spec(e *experiment.Experiment, t *planner.Trial) (string, error)
+}
+
 // Existing is an attempt the target holds from an earlier run.
 type Existing struct {
 	TrialID string

@@ -59,6 +59,11 @@ type TrialRecord struct {
 	LastResult pyjson.Object `json:"last_result,omitempty"`
 	StartedAt  time.Time     `json:"started_at,omitzero"`
 	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	// Spec is what the last attempt ran, as its target said (the hash of
+	// its Nomad job); empty when the target does not say. A resumed
+	// experiment whose trial now runs something else does not keep the
+	// record's results.
+	Spec string `json:"spec,omitempty"`
 }
 
 // Summary is the experiment-level state written to experiment.json.

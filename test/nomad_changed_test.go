@@ -92,3 +92,35 @@ func (w *nomadWorkspace) jobVersions(t *testing.T) map[uint64]int {
 	}
 	return out
 }
+
+func TestNomadAChangedExperimentNeverKeepsTheResultsOfJobsNomadNoLongerHolds(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
+	w.write(t, "exp.hcl", scaledExperiment(w.name))
+	r := w.apply(t)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	// Nomad collects dead batch jobs after a few hours; tune stop -purge
+	// does the same at once.
+	r = w.tune(t, "stop", "-purge", w.name)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Empty(t, w.jobsOf(t))
+
+	r = w.apply(t, "-var", "scale=2")
+	assert.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, "tune apply -replace exp.hcl")
+	assert.Empty(t, w.jobsOf(t), "a refused apply registers nothing")
+
+	r = w.apply(t, "-var", "scale=2", "-replace")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	recs := w.trialFiles(t, w.name)
+	require.Len(t, recs, 3)
+	for id, rec := range recs {
+		x, ok := rec.Params["x"].(float64)
+		require.True(t, ok)
+		assert.InDelta(t, 2*x, rec.LastResult["loss"], 1e-9, "trial %s reports the new definition's result", id)
+	}
+
+	r = w.apply(t, "-var", "scale=2")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "3 of 3 trials are already done", "the same definition keeps its results")
+}

@@ -39,7 +39,10 @@ Usage: tune apply [options] FILE
   was compiled from the same definition (its results are collected), and
   refused when it was compiled from another (the file or its variables
   changed): apply then exits 1 naming those trials, having started
-  nothing. -replace runs them again as new versions of their jobs.
+  nothing. So is a trial whose results in the folder were made from
+  another definition (trial.json records what each trial ran), even when
+  Nomad no longer holds its job. -replace runs them again as new versions
+  of their jobs.
 
   On a cluster, one tune apply drives an experiment at a time: it holds a
   lease, the Nomad Variable tune/<experiment>/lease in the experiment's

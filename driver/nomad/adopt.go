@@ -93,6 +93,11 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 	return out, nil
 }
 
+// Spec is the trial's jobs.Spec: the hash of its job.
+func (d *Driver) Spec(e *experiment.Experiment, t *planner.Trial) (string, error) {
+	return d.spec(e, t)
+}
+
 // spec is the trial's jobs.Spec. Compiling a trial is the costly part
 // of Existing, which plan and apply call before the controller calls it
 // again, so the specs of the driver's own experiment are kept.

@@ -19,6 +19,8 @@ import (
 var (
 	_ driver.Driver  = (*Driver)(nil)
 	_ driver.Adopter = (*Driver)(nil)
+
+	_ driver.Specifier = (*Driver)(nil)
 )
 
 // Options configure the Nomad driver.
