@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // Options are the inputs of a compile that are not in the experiment or
@@ -58,20 +57,8 @@ const (
 	spreadWeight = 100
 )
 
-// Environment variables every task gets (see DESIGN.md §4).
-const (
-	EnvExperiment   = "TUNE_EXPERIMENT"
-	EnvTrialID      = "TUNE_TRIAL_ID"
-	EnvTrialIndex   = "TUNE_TRIAL_INDEX"
-	EnvConfig       = "TUNE_CONFIG"
-	EnvCPUs         = "TUNE_CPUS"
-	EnvRank         = "TUNE_RANK"
-	EnvWorldSize    = "TUNE_WORLD_SIZE"
-	EnvGroup        = "TUNE_GROUP"
-	EnvAttempt      = "TUNE_ATTEMPT"
-	EnvCUDADevices  = "CUDA_VISIBLE_DEVICES"
-	nvidiaDeviceEnv = "NVIDIA_VISIBLE_DEVICES"
-)
+// nvidiaDeviceEnv is how the NVIDIA device plugin names a task's GPUs.
+const nvidiaDeviceEnv = "NVIDIA_VISIBLE_DEVICES"
 
 // Compile builds the Nomad batch job of one trial, with its Spec in meta.
 // The job is returned only when there are no error diagnostics; warnings
@@ -94,7 +81,7 @@ func Compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	job.Meta[MetaSpec] = spec
+	job.Meta[trialenv.MetaSpec] = spec
 	return job, diags
 }
 
@@ -130,7 +117,7 @@ func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 	}
 
 	params := t.Params(&e.Space)
-	config, err := ConfigValue(params)
+	config, err := trialenv.ConfigValue(params)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -234,16 +221,16 @@ func (c *compiler) meta() map[string]string {
 		meta[k] = v
 	}
 	for i, p := range c.e.Space.Params {
-		meta[MetaParamPrefix+p.Name] = paramText(experiment.GoValue(c.t.Values[i]))
+		meta[trialenv.MetaParamPrefix+p.Name] = paramText(experiment.GoValue(c.t.Values[i]))
 	}
 	// tune's own keys are written last: the driver finds its jobs by them,
 	// so user meta must not shadow them.
-	meta[MetaManagedBy] = ManagedBy
-	meta[MetaExperiment] = c.e.Name
-	meta[MetaTrialID] = c.t.ID
-	meta[MetaTrialIndex] = strconv.Itoa(c.t.Index)
-	meta[MetaParams] = c.config
-	meta[MetaAttempt] = strconv.Itoa(c.opts.Attempt)
+	meta[trialenv.MetaManagedBy] = trialenv.ManagedBy
+	meta[trialenv.MetaExperiment] = c.e.Name
+	meta[trialenv.MetaTrialID] = c.t.ID
+	meta[trialenv.MetaTrialIndex] = strconv.Itoa(c.t.Index)
+	meta[trialenv.MetaParams] = c.config
+	meta[trialenv.MetaAttempt] = strconv.Itoa(c.opts.Attempt)
 	return meta
 }
 
@@ -258,12 +245,7 @@ type rank struct {
 }
 
 func (c *compiler) groups() []*api.TaskGroup {
-	offsets := make([]int, len(c.shape.Groups))
-	next := 0
-	for i, g := range c.shape.Groups {
-		offsets[i] = next
-		next += g.Count
-	}
+	offsets, _ := trialenv.RankOffsets(c.shape)
 	if c.e.Placement == experiment.PlacementStrictPack && c.world > 1 {
 		return []*api.TaskGroup{c.merged(offsets)}
 	}
@@ -380,14 +362,17 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 	}
 	// tune's variables are its protocol with the trainable: they win over
 	// a task env entry of the same name.
-	env[EnvExperiment] = c.e.Name
-	env[EnvTrialID] = c.t.ID
-	env[EnvTrialIndex] = strconv.Itoa(c.t.Index)
-	env[EnvConfig] = c.config
-	env[EnvCPUs] = CPUsValue(res)
-	env[EnvWorldSize] = strconv.Itoa(c.world)
-	env[EnvGroup] = spec.Group
-	env[EnvAttempt] = strconv.Itoa(c.opts.Attempt)
+	base := trialenv.Task{
+		Experiment: c.e.Name,
+		TrialID:    c.t.ID,
+		TrialIndex: c.t.Index,
+		Config:     c.config,
+		Group:      spec.Group,
+		CPUs:       trialenv.CPUsValue(res),
+		Attempt:    c.opts.Attempt,
+		World:      c.world,
+	}
+	setEnv(env, base.Env())
 
 	// Nomad interpolates a task's env but cannot add to a number, and it
 	// interpolates env before the device hook adds NVIDIA_VISIBLE_DEVICES;
@@ -396,28 +381,30 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 	var tmpl []string
 	switch {
 	case !r.perAlloc:
-		env[EnvRank] = strconv.Itoa(r.offset)
+		setEnv(env, trialenv.RankEnv(strconv.Itoa(r.offset)))
 	case r.offset == 0:
-		env[EnvRank] = "${NOMAD_ALLOC_INDEX}"
+		setEnv(env, trialenv.RankEnv("${NOMAD_ALLOC_INDEX}"))
 	default:
-		delete(env, EnvRank)
-		tmpl = append(tmpl, fmt.Sprintf(`%s={{ env "NOMAD_ALLOC_INDEX" | parseInt | add %d }}`, EnvRank, r.offset))
+		for _, name := range trialenv.RankNames {
+			delete(env, name)
+			tmpl = append(tmpl, fmt.Sprintf(`%s={{ env "NOMAD_ALLOC_INDEX" | parseInt | add %d }}`, name, r.offset))
+		}
 	}
 	switch gpuKind(res, c.gpuDevice()) {
 	case nvidiaGPUs:
 		// The NVIDIA device plugin exposes the granted GPUs only as
 		// NVIDIA_VISIBLE_DEVICES (UUIDs, which CUDA accepts); raw_exec
 		// tasks see every GPU unless CUDA_VISIBLE_DEVICES narrows them.
-		delete(env, EnvCUDADevices)
-		tmpl = append(tmpl, fmt.Sprintf(`%s={{ env "%s" }}`, EnvCUDADevices, nvidiaDeviceEnv))
+		delete(env, trialenv.CUDADevices)
+		tmpl = append(tmpl, fmt.Sprintf(`%s={{ env "%s" }}`, trialenv.CUDADevices, nvidiaDeviceEnv))
 	case otherGPUs:
 		// Another vendor's plugin sets its own visibility variables, and
 		// ROCm also reads CUDA_VISIBLE_DEVICES: an empty one would hide
 		// the GPUs the task was given.
-		delete(env, EnvCUDADevices)
+		delete(env, trialenv.CUDADevices)
 	default:
 		// As in Ray Tune: a trial without GPUs must not see any.
-		env[EnvCUDADevices] = ""
+		env[trialenv.CUDADevices] = ""
 	}
 	task.Env = env
 	if len(tmpl) > 0 {
@@ -432,6 +419,13 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 		}}
 	}
 	return task
+}
+
+// setEnv sets vars in env, replacing what was there.
+func setEnv(env map[string]string, vars []trialenv.Var) {
+	for _, v := range vars {
+		env[v.Name] = v.Value
+	}
 }
 
 // taskConfig is the driver config. command and args are the shorthand the
@@ -546,29 +540,6 @@ func (c *compiler) gpuDevice() string {
 	return experiment.DefaultGPUDevice
 }
 
-// CPUsValue is TUNE_CPUS: what the task may use, for sizing thread pools.
-// The local driver sets the same value.
-func CPUsValue(res experiment.TaskResources) string {
-	if res.Cores > 0 {
-		return strconv.Itoa(res.Cores)
-	}
-	return experiment.FormatNumber(res.CPU)
-}
-
-// ConfigValue is TUNE_CONFIG, the trial's parameters as compact JSON,
-// without HTML escaping so that a parameter such as "a<b" reads the same
-// in the environment, in meta and in the UI. The local driver sets the
-// same value.
-func ConfigValue(v any) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
-}
-
 // paramText is one parameter as text: a string as it is, anything else as
 // JSON (full precision, unlike the rounded numbers of plan output).
 func paramText(v any) string {
@@ -577,6 +548,6 @@ func paramText(v any) string {
 	}
 	// Compile has already encoded every parameter in TUNE_CONFIG, so this
 	// cannot fail for a value that reaches it.
-	text, _ := ConfigValue(v)
+	text, _ := trialenv.ConfigValue(v)
 	return text
 }

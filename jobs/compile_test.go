@@ -14,6 +14,7 @@ import (
 	tunehcl "github.com/nomad-tune/tune/hcl"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // validJobID is stricter than Nomad (which rejects only spaces and NUL):
@@ -244,9 +245,9 @@ func TestCompileTuneNamesWin(t *testing.T) {
 	assert.Equal(t, "0", env["TUNE_RANK"], "TUNE_RANK is tune's")
 	assert.Equal(t, "", env["CUDA_VISIBLE_DEVICES"], "a task without GPUs sees none")
 	assert.Equal(t, "kept", env["MY_VAR"])
-	assert.Equal(t, "names", job.Meta[jobs.MetaExperiment], "the driver finds jobs by tune's meta")
+	assert.Equal(t, "names", job.Meta[trialenv.MetaExperiment], "the driver finds jobs by tune's meta")
 	assert.Equal(t, "me", job.Meta["owner"])
-	assert.Equal(t, jobs.ManagedBy, job.Meta[jobs.MetaManagedBy])
+	assert.Equal(t, trialenv.ManagedBy, job.Meta[trialenv.MetaManagedBy])
 }
 
 func TestCompileStrictPackOfOneAllocationKeepsItsGroup(t *testing.T) {
@@ -290,12 +291,12 @@ func TestCompileAttemptChangesOnlyTheAttemptMetaAndEnv(t *testing.T) {
 	retry, diags, _ := compileSource(t, src, 0, jobs.Options{MHzPerCore: 2400, Attempt: 2})
 	require.False(t, diags.HasErrors(), diagText(diags))
 	assert.Equal(t, *first.ID, *retry.ID, "every attempt is a version of one job")
-	assert.Equal(t, "0", first.Meta[jobs.MetaAttempt])
-	assert.Equal(t, "2", retry.Meta[jobs.MetaAttempt])
-	assert.Equal(t, "0", first.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt])
-	assert.Equal(t, "2", retry.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt])
+	assert.Equal(t, "0", first.Meta[trialenv.MetaAttempt])
+	assert.Equal(t, "2", retry.Meta[trialenv.MetaAttempt])
+	assert.Equal(t, "0", first.TaskGroups[0].Tasks[0].Env[trialenv.Attempt])
+	assert.Equal(t, "2", retry.TaskGroups[0].Tasks[0].Env[trialenv.Attempt])
 	// Apart from the attempt, the task groups are the same.
-	retry.TaskGroups[0].Tasks[0].Env[jobs.EnvAttempt] = "0"
+	retry.TaskGroups[0].Tasks[0].Env[trialenv.Attempt] = "0"
 	assert.Equal(t, first.TaskGroups, retry.TaskGroups)
 }
 
@@ -317,8 +318,8 @@ func TestCompileParamsMeta(t *testing.T) {
 	assert.Equal(t, "a<b", job.Meta["tune_param_opt"], "strings are written as they are")
 	assert.Equal(t, "[1,2]", job.Meta["tune_param_sizes"])
 	assert.Equal(t, "true", job.Meta["tune_param_flag"])
-	assert.Equal(t, `{"flag":true,"lr":0.1,"opt":"a<b","sizes":[1,2]}`, job.Meta[jobs.MetaParams])
-	assert.Equal(t, job.Meta[jobs.MetaParams], job.TaskGroups[0].Tasks[0].Env["TUNE_CONFIG"])
+	assert.Equal(t, `{"flag":true,"lr":0.1,"opt":"a<b","sizes":[1,2]}`, job.Meta[trialenv.MetaParams])
+	assert.Equal(t, job.Meta[trialenv.MetaParams], job.TaskGroups[0].Tasks[0].Env["TUNE_CONFIG"])
 }
 
 func TestCompileOneEnvTemplateHoldsRankAndGPUs(t *testing.T) {
@@ -343,13 +344,23 @@ func TestCompileOneEnvTemplateHoldsRankAndGPUs(t *testing.T) {
 	task := job.TaskGroups[1].Tasks[0]
 	require.Len(t, task.Templates, 1)
 	tmpl := task.Templates[0]
-	assert.Equal(t, "CUDA_VISIBLE_DEVICES={{ env \"NVIDIA_VISIBLE_DEVICES\" }}\nTUNE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n", *tmpl.EmbeddedTmpl)
+	assert.Equal(t, "CUDA_VISIBLE_DEVICES={{ env \"NVIDIA_VISIBLE_DEVICES\" }}\n"+
+		"GROUP_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
+		"NODE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
+		"RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
+		"TUNE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n", *tmpl.EmbeddedTmpl)
 	assert.True(t, *tmpl.Envvars)
 	assert.Equal(t, "local/tune.env", *tmpl.DestPath)
-	assert.NotContains(t, task.Env, "TUNE_RANK", "a variable set by the template must not also be in env")
+	for _, name := range []string{"TUNE_RANK", "RANK", "GROUP_RANK", "NODE_RANK"} {
+		assert.NotContains(t, task.Env, name, "a variable set by the template must not also be in env")
+	}
 	assert.NotContains(t, task.Env, "CUDA_VISIBLE_DEVICES")
 	assert.Equal(t, "3", task.Env["TUNE_WORLD_SIZE"])
+	assert.Equal(t, "3", task.Env["WORLD_SIZE"])
+	assert.Equal(t, "0", task.Env["LOCAL_RANK"])
+	assert.Equal(t, "1", task.Env["LOCAL_WORLD_SIZE"])
 	assert.Equal(t, "0", job.TaskGroups[0].Tasks[0].Env["TUNE_RANK"])
+	assert.Equal(t, "0", job.TaskGroups[0].Tasks[0].Env["RANK"])
 }
 
 func TestCompileTaskConfig(t *testing.T) {

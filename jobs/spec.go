@@ -11,6 +11,7 @@ import (
 
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // specMHzPerCore is the CPU speed a spec is compiled at. The spec leaves
@@ -19,7 +20,7 @@ import (
 const specMHzPerCore = 1000
 
 // Spec is the hash of what tune compiles for a trial, written to its
-// job's meta under MetaSpec. Two compiles of a trial have the same spec
+// job's meta under trialenv.MetaSpec. Two compiles of a trial have the same spec
 // exactly when they would run the same thing, so a job whose spec differs
 // from the trial's now was compiled from another definition (the file or
 // its variables changed) and its results are not this definition's.
@@ -79,8 +80,8 @@ func specOf(job *api.Job) (string, error) {
 	for i, p := range cpus {
 		saved[i], *p = *p, nil
 	}
-	spec, hadSpec := job.Meta[MetaSpec]
-	delete(job.Meta, MetaSpec)
+	spec, hadSpec := job.Meta[trialenv.MetaSpec]
+	delete(job.Meta, trialenv.MetaSpec)
 	ui := job.UI
 	job.UI = nil
 	raw, err := json.Marshal(job)
@@ -89,7 +90,7 @@ func specOf(job *api.Job) (string, error) {
 		*p = saved[i]
 	}
 	if hadSpec {
-		job.Meta[MetaSpec] = spec
+		job.Meta[trialenv.MetaSpec] = spec
 	}
 	if err != nil {
 		return "", err

@@ -10,6 +10,7 @@ import (
 	tunehcl "github.com/nomad-tune/tune/hcl"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // specSource is an experiment whose task and resources follow variables,
@@ -68,7 +69,7 @@ func specOf(t *testing.T, e *experiment.Experiment, tr *planner.Trial, opts jobs
 	t.Helper()
 	job, diags := jobs.Compile(e, tr, opts)
 	require.False(t, diags.HasErrors(), "compile: %s", diagText(diags))
-	spec := job.Meta[jobs.MetaSpec]
+	spec := job.Meta[trialenv.MetaSpec]
 	require.Len(t, spec, 32, "the spec is 128 bits in hex")
 	return spec
 }

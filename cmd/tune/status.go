@@ -13,8 +13,8 @@ import (
 
 	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
 	"github.com/nomad-tune/tune/experiment"
-	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/results"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 const statusUsage = `
@@ -37,21 +37,16 @@ Usage: tune stop [options] NAME
   stopped this way run again when tune apply resumes the experiment.
 `
 
-// experimentFilter selects the jobs of one experiment, on the server.
-func experimentFilter(name string) string {
-	return fmt.Sprintf(`Meta[%q] == %q and Meta[%q] == %q`, jobs.MetaManagedBy, jobs.ManagedBy, jobs.MetaExperiment, name)
-}
-
 // experimentJobs lists the experiment's jobs, sorted by trial index.
 func experimentJobs(client *api.Client, name string) ([]*api.JobListStub, error) {
 	// Nomad leaves meta out of job list entries unless asked.
-	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: experimentFilter(name), Params: map[string]string{"meta": "true"}})
+	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: trialenv.Filter(name), Params: map[string]string{"meta": "true"}})
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(stubs, func(i, j int) bool {
-		a, _ := strconv.Atoi(stubs[i].Meta[jobs.MetaTrialIndex])
-		b, _ := strconv.Atoi(stubs[j].Meta[jobs.MetaTrialIndex])
+		a, _ := strconv.Atoi(stubs[i].Meta[trialenv.MetaTrialIndex])
+		b, _ := strconv.Atoi(stubs[j].Meta[trialenv.MetaTrialIndex])
 		if a != b {
 			return a < b
 		}
@@ -145,10 +140,10 @@ type statusRow struct {
 // statusRowOf reads a trial job: its state is the job's, refined by its
 // allocations (a dead job whose allocations failed is "failed").
 func statusRowOf(s *api.JobListStub) statusRow {
-	row := statusRow{TrialID: s.Meta[jobs.MetaTrialID], Job: s.ID, State: s.Status, Allocs: map[string]int{}}
-	row.Index, _ = strconv.Atoi(s.Meta[jobs.MetaTrialIndex])
-	row.Attempt, _ = strconv.Atoi(s.Meta[jobs.MetaAttempt])
-	_ = json.Unmarshal([]byte(s.Meta[jobs.MetaParams]), &row.Params)
+	row := statusRow{TrialID: s.Meta[trialenv.MetaTrialID], Job: s.ID, State: s.Status, Allocs: map[string]int{}}
+	row.Index, _ = strconv.Atoi(s.Meta[trialenv.MetaTrialIndex])
+	row.Attempt, _ = strconv.Atoi(s.Meta[trialenv.MetaAttempt])
+	_ = json.Unmarshal([]byte(s.Meta[trialenv.MetaParams]), &row.Params)
 	if s.JobSummary != nil {
 		for _, tg := range s.JobSummary.Summary {
 			add := func(k string, n int) {

@@ -15,7 +15,7 @@
 // The driver runs every task of every allocation of a trial as one process:
 // the task's command with its args, never through a shell, in the
 // experiment file's folder, with the environment a Nomad task of the same
-// trial gets (TUNE_RANK, TUNE_WORLD_SIZE, TUNE_CONFIG, ... as package jobs
+// trial gets (TUNE_RANK, TUNE_WORLD_SIZE, TUNE_CONFIG, ... as package trialenv
 // sets them; of tune's own environment, everything but NOMAD_*, the Nomad
 // client's credentials, which a task passes in its env block if it means
 // to) and CUDA_VISIBLE_DEVICES naming the GPUs the

@@ -15,8 +15,8 @@ import (
 
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
-	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 var _ driver.Driver = (*Driver)(nil)
@@ -251,11 +251,11 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 	if len(shape.Groups) != len(specs) {
 		return nil, fmt.Errorf("the trial's shape has %d groups and the experiment %d", len(shape.Groups), len(specs))
 	}
-	config, err := jobs.ConfigValue(t.Params(&e.Space))
+	config, err := trialenv.ConfigValue(t.Params(&e.Space))
 	if err != nil {
 		return nil, fmt.Errorf("TUNE_CONFIG holds the parameters as JSON, and these cannot be encoded: %w", err)
 	}
-	world := shape.Allocs()
+	_, world := trialenv.RankOffsets(shape)
 	base := inheritedEnv(os.Environ())
 	var tasks []*taskPlan
 	rank := 0
@@ -291,19 +291,24 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 				}
 				// Later entries win in exec.Cmd, so tune's variables, its
 				// protocol with the trainable, override the task's own.
-				env = append(env,
-					jobs.EnvExperiment+"="+e.Name,
-					jobs.EnvTrialID+"="+t.ID,
-					jobs.EnvTrialIndex+"="+strconv.Itoa(t.Index),
-					jobs.EnvConfig+"="+config,
-					jobs.EnvRank+"="+strconv.Itoa(rank),
-					jobs.EnvWorldSize+"="+strconv.Itoa(world),
-					jobs.EnvGroup+"="+g.Name,
-					jobs.EnvCPUs+"="+jobs.CPUsValue(res),
-					jobs.EnvAttempt+"="+strconv.Itoa(req.Attempt),
-					jobs.EnvCUDADevices+"="+strings.Join(gpus, ","),
-					envDeviceOrder+"="+pciBusOrder,
+				vars := trialenv.Task{
+					Experiment: e.Name,
+					TrialID:    t.ID,
+					TrialIndex: t.Index,
+					Config:     config,
+					Group:      g.Name,
+					CPUs:       trialenv.CPUsValue(res),
+					Attempt:    req.Attempt,
+					World:      world,
+				}.Env()
+				vars = append(vars, trialenv.RankEnv(strconv.Itoa(rank))...)
+				vars = append(vars,
+					trialenv.Var{Name: trialenv.CUDADevices, Value: strings.Join(gpus, ",")},
+					trialenv.Var{Name: envDeviceOrder, Value: pciBusOrder},
 				)
+				for _, v := range vars {
+					env = append(env, v.Name+"="+v.Value)
+				}
 				name := fmt.Sprintf("task %s", spec.Name)
 				if world > 1 {
 					name = fmt.Sprintf("task %s (rank %d)", spec.Name, rank)

@@ -14,17 +14,11 @@ import (
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // jobStatusDead is the status of a job nothing of which runs or will run.
 const jobStatusDead = "dead"
-
-// experimentFilter selects the jobs of one experiment on the server, by
-// the meta every trial job carries (tune status and tune stop find them
-// the same way).
-func experimentFilter(name string) string {
-	return fmt.Sprintf(`Meta[%q] == %q and Meta[%q] == %q`, jobs.MetaManagedBy, jobs.ManagedBy, jobs.MetaExperiment, name)
-}
 
 // experimentJobs lists the jobs of the experiment's trials in its
 // namespace. withMeta asks for their meta too, which Nomad leaves out of
@@ -37,7 +31,7 @@ func (d *Driver) experimentJobs(ctx context.Context, name string, withMeta bool)
 	var stubs []*api.JobListStub
 	err := d.retry(ctx, "list the experiment's jobs", func() error {
 		q := d.queryOpts(ctx, params)
-		q.Filter = experimentFilter(name)
+		q.Filter = trialenv.Filter(name)
 		var err error
 		stubs, _, err = d.client.Jobs().List(q)
 		return err
@@ -69,11 +63,11 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 		if s.Stop {
 			continue
 		}
-		id := s.Meta[jobs.MetaTrialID]
-		attempt, err := strconv.Atoi(s.Meta[jobs.MetaAttempt])
+		id := s.Meta[trialenv.MetaTrialID]
+		attempt, err := strconv.Atoi(s.Meta[trialenv.MetaAttempt])
 		if id == "" || err != nil || attempt < 0 {
 			d.log.Warn("a job with the experiment's meta names no trial attempt; leaving it alone", "job", s.ID,
-				"trial", id, "attempt", s.Meta[jobs.MetaAttempt])
+				"trial", id, "attempt", s.Meta[trialenv.MetaAttempt])
 			continue
 		}
 		ex := driver.Existing{TrialID: id, Attempt: attempt, Running: s.Status != jobStatusDead}
@@ -85,7 +79,7 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 			if err != nil {
 				return nil, err
 			}
-			ex.Changed = s.Meta[jobs.MetaSpec] != spec
+			ex.Changed = s.Meta[trialenv.MetaSpec] != spec
 		}
 		out = append(out, ex)
 	}
@@ -144,9 +138,9 @@ func (d *Driver) Adopt(ctx context.Context, req driver.StartRequest) error {
 		return fmt.Errorf("trial %s attempt %d: reading job %s: %w", req.Trial.ID, req.Attempt, jobID, err)
 	case job == nil:
 		return fmt.Errorf("trial %s attempt %d: job %s is no longer in Nomad", req.Trial.ID, req.Attempt, jobID)
-	case job.Meta[jobs.MetaTrialID] != req.Trial.ID || job.Meta[jobs.MetaAttempt] != strconv.Itoa(req.Attempt):
+	case job.Meta[trialenv.MetaTrialID] != req.Trial.ID || job.Meta[trialenv.MetaAttempt] != strconv.Itoa(req.Attempt):
 		return fmt.Errorf("trial %s attempt %d: job %s now holds trial %s attempt %s", req.Trial.ID, req.Attempt, jobID,
-			job.Meta[jobs.MetaTrialID], job.Meta[jobs.MetaAttempt])
+			job.Meta[trialenv.MetaTrialID], job.Meta[trialenv.MetaAttempt])
 	}
 	a, err := newAttempt(d, req, job)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	tunehcl "github.com/nomad-tune/tune/hcl"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // successor is a second driver on the harness's cluster and experiment: the
@@ -142,7 +143,7 @@ func TestExistingSaysWhichJobsWereCompiledFromAnotherDefinition(t *testing.T) {
 	// it ran: it cannot be taken as this definition's.
 	job, _, err := h.client.Jobs().Info(h.jobID(1), nil)
 	require.NoError(t, err)
-	delete(job.Meta, jobs.MetaSpec)
+	delete(job.Meta, trialenv.MetaSpec)
 	_, _, err = h.client.Jobs().Register(job, nil)
 	require.NoError(t, err)
 	got, err = h.successor().d.Existing(context.Background(), h.exp, h.trials)
@@ -270,7 +271,7 @@ func TestCapacityLeavesOutTheExperimentsOwnJobs(t *testing.T) {
 	assert.Equal(t, api.AllocClientStatusRunning, allocs[0].ClientStatus)
 	job, _, err := h.client.Jobs().Info(h.jobID(0), nil)
 	require.NoError(t, err)
-	assert.Equal(t, jobs.ManagedBy, job.Meta[jobs.MetaManagedBy])
+	assert.Equal(t, trialenv.ManagedBy, job.Meta[trialenv.MetaManagedBy])
 }
 
 func TestAnEndedJobWhoseAllocationsAreGoneIsAdoptedAsFailed(t *testing.T) {

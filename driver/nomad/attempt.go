@@ -14,7 +14,7 @@ import (
 
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
-	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 const (
@@ -85,10 +85,10 @@ type attempt struct {
 	adoptedDead bool
 }
 
-// ranks maps allocations to TUNE_RANK as package jobs computes it.
+// ranks maps allocations to their ranks, numbered as trialenv.RankOffsets
+// numbers them.
 type ranks struct {
-	// offsets is the rank of each group's first allocation: the sum of
-	// the counts of the groups before it.
+	// offsets is the rank of each group's first allocation.
 	offsets map[string]int
 	// tasks gives the rank of each task of a strict_pack trial's one
 	// merged group, whose tasks are named "<group>-<i>-<task>".
@@ -98,22 +98,21 @@ type ranks struct {
 
 // rankTable is how ranks are numbered for a trial of this shape.
 func rankTable(shape *experiment.Shape, placement experiment.Placement) ranks {
-	r := ranks{offsets: map[string]int{}, world: shape.Allocs()}
+	offsets, world := trialenv.RankOffsets(shape)
+	r := ranks{offsets: map[string]int{}, world: world}
 	merged := placement == experiment.PlacementStrictPack && r.world > 1
 	if merged {
 		r.tasks = map[string]int{}
 	}
-	next := 0
-	for _, g := range shape.Groups {
-		r.offsets[g.Name] = next
+	for gi, g := range shape.Groups {
+		r.offsets[g.Name] = offsets[gi]
 		if merged {
 			for i := 0; i < g.Count; i++ {
 				for _, t := range g.Tasks {
-					r.tasks[fmt.Sprintf(mergedTaskFormat, g.Name, i, t.Task)] = next + i
+					r.tasks[fmt.Sprintf(mergedTaskFormat, g.Name, i, t.Task)] = offsets[gi] + i
 				}
 			}
 		}
-		next += g.Count
 	}
 	return r
 }
@@ -188,8 +187,8 @@ func (a *attempt) emit(ev driver.Event) {
 // registration, made after the version at sentIndex was read.
 func (a *attempt) isOwnRegistration(cur *api.Job, sentIndex uint64) bool {
 	return !deref(cur.Stop) && deref(cur.JobModifyIndex) > sentIndex &&
-		cur.Meta[jobs.MetaTrialID] == a.key.trialID &&
-		cur.Meta[jobs.MetaAttempt] == strconv.Itoa(a.key.attempt)
+		cur.Meta[trialenv.MetaTrialID] == a.key.trialID &&
+		cur.Meta[trialenv.MetaAttempt] == strconv.Itoa(a.key.attempt)
 }
 
 // allocView is what the attempt needs to know of one allocation, from an

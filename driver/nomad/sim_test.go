@@ -25,6 +25,7 @@ import (
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/test/nomadsim"
+	"github.com/nomad-tune/tune/trialenv"
 )
 
 // waitLimit only keeps a broken driver from hanging the test run; no test
@@ -257,7 +258,7 @@ func TestATrialReportsAndExits(t *testing.T) {
 
 	job, _, err := h.client.Jobs().Info(h.jobID(0), nil)
 	require.NoError(t, err, "without purge a finished job stays, dead")
-	assert.Equal(t, "0", job.Meta[jobs.MetaAttempt])
+	assert.Equal(t, "0", job.Meta[trialenv.MetaAttempt])
 }
 
 func TestANonZeroExitFailsTheAttempt(t *testing.T) {
