@@ -25,7 +25,9 @@ Usage: tune status [options] NAME
   meta, so it works from any machine — and shows each trial's job and
   allocations, and which tune apply drives the experiment (the holder of
   its lease: host, process, results folder, since when). Without a
-  cluster, it reads the results folder.
+  cluster, it reads the results folder, and an experiment whose tune apply
+  was killed shows as "interrupted: tune is no longer running (pid N)";
+  tune apply resumes it. NAME is the name of an experiment, not a path.
 `
 
 const stopUsage = `
