@@ -433,3 +433,34 @@ func TestNomadCredentialsInTheAddressAreNeverShownOrStored(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(stored), "hunter2")
 }
+
+func TestNomadAFailedTrialEndsItsErrorWithItsStderr(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"mock_driver"}})
+	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
+  resources {
+    cpu    = 1
+    memory = 64
+  }
+  task "train" {
+    driver = "mock_driver"
+    config {
+      run_for       = "10ms"
+      exit_code     = 1
+      stderr_string = "Traceback (most recent call last):\nValueError: lr must be positive\n"
+    }
+  }
+}
+`, w.name))
+	r := w.apply(t)
+	require.Equal(t, 1, r.code, "the trial failed\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "exited with code 1: Traceback (most recent call last): | ValueError: lr must be positive",
+		"the trial's failure ends with the last lines of its stderr, as on the local target")
+	recs := w.trialFiles(t, w.name)
+	require.Len(t, recs, 1)
+	for id := range recs {
+		errTxt := w.trialLog(t, w.name, id, "error.txt")
+		assert.Contains(t, errTxt, "Exit status: 1\n")
+		assert.Contains(t, errTxt, "\n  ValueError: lr must be positive\n")
+	}
+}
