@@ -197,4 +197,9 @@ func TestLoadReadsOnlyExperimentsInsideTheResultsFolder(t *testing.T) {
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), "is not an experiment name", name)
 	}
+	require.NoError(t, os.MkdirAll(root, 0o777))
+	require.NoError(t, os.Symlink(filepath.Join(root, "..", "outside", "quadratic"), filepath.Join(root, "linked")))
+	_, _, err := Load(root, "linked")
+	var linkErr *LinkError
+	assert.ErrorAs(t, err, &linkErr, "an experiment folder that is a link leads outside the results folder")
 }

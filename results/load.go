@@ -45,6 +45,10 @@ func Load(root, name string) (*Summary, []*TrialRecord, error) {
 		return nil, nil, err
 	}
 	dir := filepath.Join(root, name)
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// tune never makes one: it would lead outside the results folder.
+		return nil, nil, &LinkError{Path: dir}
+	}
 	ef, err := readExperimentFile(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, notFound(root, name)
