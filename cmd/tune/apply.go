@@ -41,8 +41,8 @@ Usage: tune apply [options] FILE
   changed): apply then exits 1 naming those trials, having started
   nothing. So is a trial whose results in the folder were made from
   another definition (trial.json records what each trial ran), even when
-  Nomad no longer holds its job. -replace runs them again as new versions
-  of their jobs.
+  Nomad no longer holds its job, and on this machine too. -replace runs
+  them again (on Nomad, as new versions of their jobs).
 
   On a cluster, one tune apply drives an experiment at a time: it holds a
   lease, the Nomad Variable tune/<experiment>/lease in the experiment's
@@ -78,7 +78,7 @@ func runApply(env *cliEnv, args []string) int {
 	logLevel := fs.String("log-level", "warn", "Log level: trace, debug, info, warn or error.")
 	lock := fs.Bool("lock", true, "Hold the experiment's lease on the cluster (a Nomad Variable), so that no other tune apply drives it at the same time.")
 	leaseTTL := fs.Duration("lease-ttl", nomaddrv.DefaultLeaseTTL, "How long the lease outlives this apply if it dies without releasing it; another apply can take the experiment over after that.")
-	replace := fs.Bool("replace", false, "Run again the trials whose job in Nomad was compiled from another definition of the experiment, as new versions of their jobs (without it, apply refuses them).")
+	replace := fs.Bool("replace", false, "Run again the trials that ran from another definition of the experiment (their job in Nomad, or their results, say so); on Nomad as new versions of their jobs. Without it, apply refuses them.")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return flagStatus(err)

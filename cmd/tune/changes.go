@@ -61,12 +61,12 @@ func printJobChanges(w io.Writer, ch *planner.JobChanges) {
 
 // printChangedRefusal says why apply will not run, and the ways forward.
 func printChangedRefusal(w io.Writer, exp *experiment.Experiment, file string, ids []string) {
-	fmt.Fprintf(w, "tune apply: %d %s of %q %s a job in Nomad compiled from another definition of the experiment\n",
-		len(ids), pluralWord(len(ids), "trial", "trials"), exp.Name, pluralWord(len(ids), "has", "have"))
-	fmt.Fprintf(w, "(the file or its variables changed since it was submitted): %s\n", idList(ids, 10))
+	fmt.Fprintf(w, "tune apply: %d %s of %q ran from another definition of the experiment\n",
+		len(ids), pluralWord(len(ids), "trial", "trials"), exp.Name)
+	fmt.Fprintf(w, "(the file or its variables changed since; its job in Nomad or its results say so): %s\n", idList(ids, 10))
 	fmt.Fprintln(w, "Their results belong to that definition, so tune will not take them as this one's. Either:")
-	fmt.Fprintf(w, "  - run them again, as new versions of their jobs:  tune apply -replace %s\n", file)
-	fmt.Fprintln(w, "  - or give the experiment another name, which leaves the old jobs and their results alone.")
+	fmt.Fprintf(w, "  - run them again (on Nomad, as new versions of their jobs):  tune apply -replace %s\n", file)
+	fmt.Fprintln(w, "  - or give the experiment another name, which leaves the old jobs and results alone.")
 	fmt.Fprintln(w, "Nothing was started or changed.")
 }
 
