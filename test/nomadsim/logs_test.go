@@ -2,10 +2,13 @@ package nomadsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,40 +149,54 @@ func numbered(n int) string {
 	return b.String()
 }
 
-// logFrames reads a task's stdout through the api client's log stream:
-// without follow until the stream ends, with follow until want bytes came.
-// It returns the bytes and the file of each frame.
-func logFrames(t *testing.T, c *api.Client, a *api.Allocation, follow bool, origin string, offset int64, want int) ([]byte, []string) {
+// logStream is a task's stdout as the api client streams it: the bytes
+// read so far and the file of each frame.
+type logStream struct {
+	t        *testing.T
+	follow   bool
+	frames   <-chan *api.StreamFrame
+	errs     <-chan error
+	deadline <-chan time.Time
+	data     []byte
+	files    []string
+}
+
+// openLog starts streaming a task's stdout; the stream is closed when
+// the test ends.
+func openLog(t *testing.T, c *api.Client, a *api.Allocation, follow bool, origin string, offset int64) *logStream {
 	t.Helper()
 	cancel := make(chan struct{})
 	frames, errs := c.AllocFS().Logs(a, follow, "work", "stdout", origin, offset, cancel, nil)
-	defer func() {
+	t.Cleanup(func() {
 		close(cancel)
 		// The client's reader stops at its next frame once cancelled.
 		go func() {
 			for range frames {
 			}
 		}()
-	}()
-	var data []byte
-	var files []string
-	deadline := time.After(waitLimit)
-	for !follow || len(data) < want {
+	})
+	return &logStream{t: t, follow: follow, frames: frames, errs: errs, deadline: time.After(waitLimit)}
+}
+
+// readTo reads until n bytes came in all or, without follow, the stream
+// ends.
+func (s *logStream) readTo(n int) {
+	s.t.Helper()
+	for len(s.data) < n {
 		select {
-		case f, ok := <-frames:
+		case f, ok := <-s.frames:
 			if !ok {
-				require.False(t, follow, "a followed stream ended")
-				return data, files
+				require.False(s.t, s.follow, "a followed stream ended")
+				return
 			}
-			data = append(data, f.Data...)
-			files = append(files, f.File)
-		case err := <-errs:
-			require.NoError(t, err)
-		case <-deadline:
-			t.Fatalf("the stream stopped after %d bytes", len(data))
+			s.data = append(s.data, f.Data...)
+			s.files = append(s.files, f.File)
+		case err := <-s.errs:
+			require.NoError(s.t, err)
+		case <-s.deadline:
+			s.t.Fatalf("the stream stopped after %d bytes", len(s.data))
 		}
 	}
-	return data, files
 }
 
 func TestLogRotation(t *testing.T) {
@@ -228,7 +245,13 @@ func TestLogRotation(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			want := whole[tt.from:]
-			data, files := logFrames(t, c, a, tt.follow, tt.origin, tt.offset, len(want))
+			stream := openLog(t, c, a, tt.follow, tt.origin, tt.offset)
+			if tt.follow {
+				stream.readTo(len(want))
+			} else {
+				stream.readTo(math.MaxInt)
+			}
+			data, files := stream.data, stream.files
 			// Equal on strings of megabytes would print them all.
 			require.Equal(t, len(want), len(data), "bytes read")
 			require.True(t, string(data) == want, "the bytes read are the log's from %d on", tt.from)
@@ -259,6 +282,30 @@ func TestLogRotation(t *testing.T) {
 		require.NotNil(t, last)
 		assert.Equal(t, file(2), last.File)
 		assert.Equal(t, lastSize, last.Offset)
+	})
+
+	t.Run("a followed log walks into each new file as the task writes it", func(t *testing.T) {
+		// The task prints the first 1.5 million lines (10.4 MiB: into file
+		// .1), waits for the test to have read them, then prints the rest.
+		const half = 1_500_000
+		release := filepath.Join(t.TempDir(), "release")
+		job := mockJob("live", 1, nil)
+		job.TaskGroups[0].Tasks[0].Driver = "raw_exec"
+		job.TaskGroups[0].Tasks[0].Config = map[string]any{"command": "/bin/sh", "args": []string{"-c",
+			fmt.Sprintf("seq 1 %d; while [ ! -e %s ]; do sleep 0.01; done; seq %d %d", half, release, half+1, lines)}}
+		a := runningAlloc(t, srv, c, job)
+		first := numbered(half)
+		require.Greater(t, len(first), fileSize)
+
+		stream := openLog(t, c, a, true, "start", 0)
+		stream.readTo(len(first))
+		require.True(t, string(stream.data) == first, "the first half")
+		require.NoError(t, os.WriteFile(release, nil, 0o644))
+		stream.readTo(len(whole))
+		data := stream.data
+		require.Equal(t, len(whole), len(data), "bytes read")
+		require.True(t, string(data) == whole, "the bytes read are the log's, in order, once")
+		assert.Equal(t, []string{file(0), file(1), file(2)}, slices.Compact(stream.files), "each file once, oldest first")
 	})
 }
 
