@@ -100,6 +100,8 @@ type Store struct {
 	mu       sync.Mutex
 	closed   bool
 	attempts map[string]*attemptFiles
+	// added is how many trials a resumed run has that the earlier did not.
+	added int
 
 	// summaryMu serialises WriteSummary, whose buffer is reused: at 100,000
 	// trials trials.csv is megabytes, built every second.
@@ -185,11 +187,18 @@ func (s *Store) open(trials []TrialInfo) error {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("results folder %s: %v; use another -results folder or remove it", s.dir, err)
-	case prev.TrialsHash != s.hash:
-		return fmt.Errorf("results folder %s holds experiment %q with different trials (the file, seed or space changed); use another -results folder or remove it", s.dir, prev.Name)
-	default:
+	case prev.TrialsHash == s.hash:
 		s.resumed = true
 		s.prev = &prev.Summary
+	case prev.NumTrials > 0 && prev.NumTrials < len(trials) && trialsHash(trials[:prev.NumTrials]) == prev.TrialsHash:
+		// The earlier trials come first, unchanged: num_samples grew.
+		// Trial i keeps its values whatever num_samples is, so the new
+		// trials join the ones already run.
+		s.resumed = true
+		s.prev = &prev.Summary
+		s.added = len(trials) - prev.NumTrials
+	default:
+		return fmt.Errorf("results folder %s holds experiment %q with different trials (the file, seed or space changed); use another -results folder or remove it", s.dir, prev.Name)
 	}
 	removeTemps(s.exp)
 
@@ -350,6 +359,10 @@ func (s *Store) Dir() string { return s.dir }
 
 // Resumed reports whether Open found this experiment's earlier results.
 func (s *Store) Resumed() bool { return s.resumed }
+
+// Added is how many trials a resumed experiment has beyond those of the
+// earlier run, when num_samples grew.
+func (s *Store) Added() int { return s.added }
 
 // Previous is the summary an earlier run left, nil unless Resumed: a
 // resumed experiment keeps its StartedAt from it.

@@ -264,6 +264,35 @@ func TestResumeKeepsFinishedTrialsAndRequeuesRunningOnes(t *testing.T) {
 	assert.Equal(t, "exit status 1", got[1].Error)
 }
 
+func TestOpenAddsTrialsWhenNumSamplesGrows(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root, testInfo(), testTrials(2))
+	require.NoError(t, err)
+	rec := s.Records()[0]
+	rec.Status = Terminated
+	require.NoError(t, s.EndAttempt(rec))
+	require.NoError(t, s.WriteSummary(Summary{Status: "finished"}))
+	require.NoError(t, s.Close())
+
+	s, err = Open(root, testInfo(), testTrials(5))
+	require.NoError(t, err)
+	assert.True(t, s.Resumed())
+	assert.Equal(t, 3, s.Added())
+	got := s.Records()
+	require.Len(t, got, 5)
+	assert.Equal(t, Terminated, got[0].Status, "a finished trial stays finished")
+	for _, r := range got[1:] {
+		assert.Equal(t, Pending, r.Status, r.ID)
+	}
+	require.NoError(t, s.WriteSummary(Summary{Status: "running"}))
+	require.NoError(t, s.Close())
+
+	s, err = Open(root, testInfo(), testTrials(5))
+	require.NoError(t, err, "the folder is now the larger experiment's")
+	assert.Equal(t, 0, s.Added())
+	require.NoError(t, s.Close())
+}
+
 func TestOpenRefusesAFolderOfOtherTrials(t *testing.T) {
 	root := t.TempDir()
 	s, err := Open(root, testInfo(), testTrials(2))
@@ -274,7 +303,7 @@ func TestOpenRefusesAFolderOfOtherTrials(t *testing.T) {
 		name   string
 		trials []TrialInfo
 	}{
-		{"more trials", testTrials(3)},
+		{"more trials, the first of them changed", func() []TrialInfo { tr := testTrials(3); tr[0].ID = "00000-ffffff"; return tr }()},
 		{"fewer trials", testTrials(1)},
 		{"other ids", func() []TrialInfo { tr := testTrials(2); tr[1].ID = "00001-ffffff"; return tr }()},
 	}

@@ -988,3 +988,49 @@ func TestApplyRunsTheQuickStartExample(t *testing.T) {
 	assert.Contains(t, r.stdout, "Number of trials: 12 (12 TERMINATED)")
 	assert.Contains(t, r.stdout, "Best trial:")
 }
+
+func TestApplyWithALargerNumSamplesAddsTrialsAndKeepsTheFinishedOnes(t *testing.T) {
+	w := newWorkspace(t)
+	// Each run of a trial leaves a mark, so a trial run twice shows.
+	w.write(t, "trial.sh", `echo run >> "runs-$TUNE_TRIAL_ID"
+echo "@tune {\"loss\": $1}"
+`)
+	exp := func(samples int) string {
+		return fmt.Sprintf(`experiment "grow" {
+  metric      = "loss"
+  mode        = "min"
+  num_samples = %d
+  space {
+    x = uniform(0, 1)
+  }
+  resources {
+    cpu    = 0.1
+    memory = 16
+  }
+  task "train" {
+    command = "sh"
+    args    = ["trial.sh", "${trial.x}"]
+  }
+}
+`, samples)
+	}
+	w.write(t, "exp.hcl", exp(2))
+	first := w.apply(t)
+	require.Equal(t, 0, first.code, first.stderr)
+
+	w.write(t, "exp.hcl", exp(5))
+	second := w.apply(t)
+	require.Equal(t, 0, second.code, "stdout:\n%s\nstderr:\n%s", second.stdout, second.stderr)
+	assert.Contains(t, second.stdout, "2 of 5 trials are already done")
+	assert.Contains(t, second.stdout, "num_samples grew: 3 new trials join the 2 from before")
+
+	res := w.resultsOf(t, "grow")
+	assert.Equal(t, 5, res.Summary.NumTrials)
+	require.Len(t, res.Trials, 5)
+	for _, tr := range res.Trials {
+		assert.Equal(t, "TERMINATED", tr.Status, tr.ID)
+		runs, err := os.ReadFile(w.path("runs-" + tr.ID))
+		require.NoError(t, err)
+		assert.Equal(t, "run\n", string(runs), "trial %s ran once", tr.ID)
+	}
+}

@@ -166,6 +166,9 @@ func runApply(env *cliEnv, args []string) int {
 			}
 		}
 		fmt.Fprintf(env.stdout, "Resuming from %s: %d of %d trials are already done.\n", store.Dir(), done, len(trials))
+		if added := store.Added(); added > 0 {
+			fmt.Fprintf(env.stdout, "num_samples grew: %s join the %d from before, which keep their values and results.\n", experiment.Count(added, "new trial"), len(trials)-added)
+		}
 	}
 	for _, n := range plan.Never {
 		if queue {
