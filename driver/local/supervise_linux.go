@@ -62,7 +62,10 @@ func MaybeSupervise() {
 	if len(os.Args) > 1 && os.Args[1] == SupervisorCommand {
 		os.Exit(supervise(os.Args[2:]))
 	}
-	supervisorReady = true
+	// Without /proc (a bare container) the supervisor can neither be
+	// started as this binary nor find a task's descendants.
+	_, err := os.Stat("/proc/self/exe")
+	supervisorReady = err == nil
 }
 
 // taskCommand is the command that runs a task in a process group of its
