@@ -197,12 +197,39 @@ func checkJSONNesting(src []byte, filename string) *hcl.Diagnostic {
 				if d := checkNesting(tokens); d != nil {
 					return d
 				}
+				if d := checkJSONLoops(tokens); d != nil {
+					return d
+				}
 			}
 			line += bytes.Count(str, []byte("\n"))
 			if nl := bytes.LastIndexByte(str, '\n'); nl >= 0 {
 				lineStart = i + 1 + nl + 1
 			}
 			i = end
+		}
+	}
+	return nil
+}
+
+// checkJSONLoops refuses a template in an HCL JSON string with more than
+// one for expression. Native files are rewritten so that every turn of a
+// loop is charged to the evaluation budget; JSON strings are parsed only
+// when they are evaluated, out of reach of that rewrite, and nested loops
+// could build billions of values before anything is charged.
+func checkJSONLoops(tokens hclsyntax.Tokens) *hcl.Diagnostic {
+	loops := 0
+	for i := 1; i < len(tokens); i++ {
+		prev := tokens[i-1].Type
+		if tokens[i].Type != hclsyntax.TokenIdent || string(tokens[i].Bytes) != "for" || (prev != hclsyntax.TokenOBrack && prev != hclsyntax.TokenOBrace) {
+			continue
+		}
+		if loops++; loops > 1 {
+			return &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Nested for expressions in JSON",
+				Detail:   "A string of an HCL JSON file may hold one for expression. Write nested loops in an .hcl file, where tune bounds what they build.",
+				Subject:  tokens[i].Range.Ptr(),
+			}
 		}
 	}
 	return nil

@@ -48,6 +48,22 @@ func TestNestingIsBoundedBeforeParsing(t *testing.T) {
 	}
 }
 
+func TestNestedForExpressionsInAJSONStringAreRefused(t *testing.T) {
+	src := `{
+"locals": {"r": "${range(1000)}", "cube": "${[for a in local.r : [for b in local.r : [for c in local.r : a]]]}"},
+"experiment": {"j": {"task": {"train": {"command": "sh"}}}}
+}`
+	exp, diags := tunehcl.Load("exp.json", []byte(src), tunehcl.Options{})
+	assert.Nil(t, exp)
+	require.Len(t, diags, 1, describe(diags))
+	assert.Equal(t, "Nested for expressions in JSON", diags[0].Summary)
+	assert.Equal(t, 2, diags[0].Subject.Start.Line)
+
+	one := strings.Replace(src, "[for b in local.r : [for c in local.r : a]]", "a * 2", 1)
+	_, diags = tunehcl.Load("exp.json", []byte(one), tunehcl.Options{})
+	assert.False(t, diags.HasErrors(), "one loop is fine:%s", describe(diags))
+}
+
 func TestUsualNestingStillParses(t *testing.T) {
 	deep := strings.Repeat("(", 30) + "1" + strings.Repeat(")", 30)
 	src := `locals {
