@@ -61,6 +61,24 @@ func lossExperiment(name string, samples, concurrent int, task string) string {
 `, name, samples, concurrent, task)
 }
 
+// waitAllRunning waits until Nomad runs a job for each of the trials of
+// the apply, or fails the test with the apply's output.
+func (w *nomadWorkspace) waitAllRunning(t *testing.T, apply *background, trials int) {
+	t.Helper()
+	ok := assert.Eventually(t, func() bool {
+		states := w.jobStates(t)
+		for _, s := range states {
+			if s != "running" {
+				return false
+			}
+		}
+		return len(states) == trials
+	}, 60*time.Second, 20*time.Millisecond, "every trial runs")
+	if !ok {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", apply.stdout.String(), apply.stderr.String())
+	}
+}
+
 // jobStates are the experiment's jobs' statuses in Nomad, by job ID.
 func (w *nomadWorkspace) jobStates(t *testing.T) map[string]string {
 	t.Helper()
@@ -160,18 +178,7 @@ func TestNomadATrialThatEndedWhileTuneWasAwayIsCollected(t *testing.T) {
 	first := w.startNomad(t)
 
 	// Kill it while both trials run, before either is recorded.
-	ok := assert.Eventually(t, func() bool {
-		states := w.jobStates(t)
-		for _, s := range states {
-			if s != "running" {
-				return false
-			}
-		}
-		return len(states) == trials
-	}, 60*time.Second, 20*time.Millisecond, "both trials run")
-	if !ok {
-		t.Fatalf("stdout:\n%s\nstderr:\n%s", first.stdout.String(), first.stderr.String())
-	}
+	w.waitAllRunning(t, first, trials)
 	require.NoError(t, first.cmd.Process.Kill())
 	first.wait(t, 10*time.Second)
 	require.Empty(t, w.finishedIDs(t, w.name), "nothing was recorded before the kill")

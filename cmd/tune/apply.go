@@ -98,16 +98,27 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	logger := newLogger(env, *logLevel)
 
+	// Ctrl-C is heard from the start: a hung Nomad must not hold the
+	// connection, the lease or the submission of the first trials.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	in := watchInterrupts(signals, env.stderr, os.Exit)
+	ctx := in.ctx
+	defer in.cancel()
+
 	parser := hclparse.NewParser()
 	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
 	if diags.HasErrors() {
 		printDiags(env.stderr, parser, diags)
 		return exitError
 	}
-	tgt, err := openTarget(context.Background(), env, &tf, exp, logger)
+	tgt, err := openTarget(ctx, env, &tf, exp, logger)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
-		return exitError
+		return startFailed(env, ctx, err)
+	}
+	if tgt.nomad != nil {
+		in.onInterrupt(tgt.nomad.Interrupt)
 	}
 	drv, capacity := tgt.driver, tgt.capacity
 	defer drv.Close()
@@ -128,16 +139,18 @@ func runApply(env *cliEnv, args []string) int {
 		return exitError
 	}
 
-	release, code := takeLease(env, tgt, exp, *resultsDir, *leaseTTL, *lock)
+	release, code := takeLease(env, in, tgt, exp, *resultsDir, *leaseTTL, *lock)
 	if release == nil {
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
 		return code
 	}
 	defer release()
 
-	ch, err := jobChanges(context.Background(), tgt, exp, trials)
+	ch, err := jobChanges(ctx, tgt, exp, trials)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
-		return exitError
+		return startFailed(env, ctx, err)
 	}
 	if ch != nil && len(ch.Changed) > 0 && !*replace {
 		printChangedRefusal(env.stderr, exp, files[0], ch.Changed)
@@ -178,11 +191,6 @@ func runApply(env *cliEnv, args []string) int {
 		}
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
 	// A reader of the output that goes away (tune apply | head) must not
 	// kill tune and leave the experiment "running" with its trials
 	// orphaned: with SIGPIPE caught, writes fail instead, progress goes
@@ -191,12 +199,6 @@ func runApply(env *cliEnv, args []string) int {
 	brokenPipe := make(chan os.Signal, 1)
 	signal.Notify(brokenPipe, syscall.SIGPIPE)
 	defer signal.Stop(brokenPipe)
-	go func() {
-		if _, ok := <-signals; ok {
-			fmt.Fprintln(env.stderr, "\ntune: stopping the running trials (they will run again when you resume)...")
-			cancel()
-		}
-	}()
 
 	var reporter controller.Reporter
 	if show {
@@ -290,4 +292,15 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// startFailed reports an error before the trials started: an interrupt
+// (exit 130, nothing ran) or the error itself.
+func startFailed(env *cliEnv, ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(env.stderr, "tune apply: interrupted before any trial started")
+		return exitInterrupted
+	}
+	fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+	return exitError
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -25,7 +24,8 @@ const leaseRelease = 10 * time.Second
 // that no other apply takes the experiment over while its trials are
 // being stopped, then releases the lease. On this machine there is no
 // lease: trials end with the process that started them.
-func takeLease(env *cliEnv, tgt *target, exp *experiment.Experiment, resultsDir string, ttl time.Duration, lock bool) (done func(), code int) {
+// Interrupted, the release is given interruptWait at most.
+func takeLease(env *cliEnv, in *interrupts, tgt *target, exp *experiment.Experiment, resultsDir string, ttl time.Duration, lock bool) (done func(), code int) {
 	if tgt.nomad == nil {
 		return func() {}, exitOK
 	}
@@ -43,7 +43,7 @@ func takeLease(env *cliEnv, tgt *target, exp *experiment.Experiment, resultsDir 
 	}
 	holder := nomaddrv.LeaseHolder{Host: host, PID: os.Getpid(), Results: results, Since: time.Now()}
 	dead := func(h nomaddrv.LeaseHolder) bool { return h.Host == host && processGone(h.PID) }
-	lease, err := tgt.nomad.AcquireLease(context.Background(), nomaddrv.LeaseOptions{Holder: holder, TTL: ttl, Dead: dead})
+	lease, err := tgt.nomad.AcquireLease(in.ctx, nomaddrv.LeaseOptions{Holder: holder, TTL: ttl, Dead: dead})
 	var held *nomaddrv.LeaseHeldError
 	var denied *nomaddrv.LeaseDeniedError
 	switch {
@@ -75,7 +75,7 @@ func takeLease(env *cliEnv, tgt *target, exp *experiment.Experiment, resultsDir 
 	return func() {
 		close(stopWatch)
 		tgt.driver.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), leaseRelease)
+		ctx, cancel := in.bounded(leaseRelease)
 		defer cancel()
 		if err := lease.Release(ctx); err != nil {
 			fmt.Fprintf(env.stderr, "tune apply: releasing the experiment's lease: %v (it lapses by itself)\n", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,7 +45,7 @@ func experimentJobs(client *api.Client, name string) ([]*api.JobListStub, error)
 	// Nomad leaves meta out of job list entries unless asked.
 	stubs, _, err := client.Jobs().List(&api.QueryOptions{Filter: trialenv.Filter(name), Params: map[string]string{"meta": "true"}})
 	if err != nil {
-		return nil, err
+		return nil, nomaddrv.Denied(err, "list jobs", `the "list-jobs" and "read-job" capabilities in the namespace`)
 	}
 	sort.Slice(stubs, func(i, j int) bool {
 		a, _ := strconv.Atoi(stubs[i].Meta[trialenv.MetaTrialIndex])
@@ -85,7 +86,7 @@ func runStatus(env *cliEnv, args []string) int {
 	if addr == "" {
 		return localStatus(env, *resultsDir, name, *asJSON)
 	}
-	client, err := nomadClient(addr, *namespace, maxConns)
+	client, err := openNomad(context.Background(), addr, *namespace, maxConns)
 	// What is printed never shows credentials written in the address.
 	shown := nomaddrv.RedactAddress(addr)
 	if err != nil {
@@ -294,7 +295,7 @@ func runStop(env *cliEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "tune stop: stops an experiment's Nomad jobs: set -address or NOMAD_ADDR. On this machine, Ctrl-C on tune apply stops an experiment.")
 		return exitError
 	}
-	client, err := nomadClient(addr, *namespace, maxConns)
+	client, err := openNomad(context.Background(), addr, *namespace, maxConns)
 	// What is printed never shows credentials written in the address.
 	shown := nomaddrv.RedactAddress(addr)
 	if err != nil {
@@ -313,7 +314,7 @@ func runStop(env *cliEnv, args []string) int {
 		}
 		q := &api.WriteOptions{Namespace: s.Namespace}
 		if _, _, err := client.Jobs().Deregister(s.ID, *purge, q); err != nil {
-			fmt.Fprintf(env.stderr, "tune stop: job %s: %v\n", s.ID, err)
+			fmt.Fprintf(env.stderr, "tune stop: job %s: %v\n", s.ID, nomaddrv.Denied(err, "stop job", fmt.Sprintf(`the "submit-job" capability in namespace %q`, s.Namespace)))
 			failed++
 			continue
 		}

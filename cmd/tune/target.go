@@ -70,9 +70,9 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 		}
 		return &target{driver: drv, capacity: capacity}, nil
 	}
-	client, err := nomadClient(address, "", tf.maxConns)
+	client, err := openNomad(ctx, address, "", tf.maxConns)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to Nomad at %s: %w", nomaddrv.RedactAddress(address), err)
+		return nil, err
 	}
 	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, MaxConns: tf.maxConns})
 	if err != nil {
@@ -84,6 +84,20 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", drv.Target(), err)
 	}
 	return &target{driver: drv, capacity: capacity, nomad: drv}, nil
+}
+
+// openNomad connects to the cluster at address and checks, within
+// seconds, that a Nomad agent answers there: a wrong address is told at
+// once, with the cause, and not after a minute of retries.
+func openNomad(ctx context.Context, address, namespace string, maxConns int) (*api.Client, error) {
+	client, err := nomadClient(address, namespace, maxConns)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Nomad at %s: %w", nomaddrv.RedactAddress(address), err)
+	}
+	if err := nomaddrv.Check(ctx, client, nomaddrv.CheckTimeout); err != nil {
+		return nil, err
+	}
+	return client, nil
 }
 
 // nomadClient connects to the cluster at address with the rest of the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
@@ -389,7 +390,9 @@ func (a *attempt) step() {
 		}
 		a.markDead(al)
 	}
-	if allTerminal && (complete || a.phase == phaseStopped) {
+	if allTerminal && (complete || a.phase == phaseStopped) || a.phase == phaseStopped && a.d.isInterrupted() {
+		// Interrupted, a job Nomad has stopped is all a resume needs:
+		// its allocations are not waited for.
 		a.phase = phaseFinishing
 		go a.finish()
 	}
@@ -631,7 +634,7 @@ func (a *attempt) requestDeregister(purge bool) {
 	d := a.d
 	go func() {
 		defer close(a.deregDone)
-		err := d.deregister(d.ctx, a.jobID, purge)
+		err := d.deregister(d.hurry, a.jobID, purge)
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if err != nil {
@@ -655,14 +658,21 @@ func (a *attempt) stopWatch() {
 	case <-a.done:
 		return
 	case <-a.d.clock.After(a.d.stopWait):
+	case <-a.d.hurry.Done():
 	}
 	a.d.mu.Lock()
 	defer a.d.mu.Unlock()
 	if a.phase == phaseFinishing {
 		return
 	}
-	a.d.log.Warn("the allocations of a stopped trial job did not end in time; reporting the attempt ended", "job", a.jobID, "wait", a.d.stopWait)
-	a.outcome.cutOff = true
+	if a.d.hurry.Err() != nil {
+		a.d.log.Debug("Nomad did not confirm an interrupted trial's stop in time; reporting the attempt ended", "job", a.jobID)
+		a.outcome.cutOff = fmt.Sprintf("Nomad had not confirmed the stop of job %s within %s: it may still run; tune apply resumes it, tune stop stops it",
+			a.jobID, a.d.interruptWait)
+	} else {
+		a.d.log.Warn("the allocations of a stopped trial job did not end in time; reporting the attempt ended", "job", a.jobID, "wait", a.d.stopWait)
+		a.outcome.cutOff = fmt.Sprintf("its allocations had not ended %s after the job was deregistered", a.d.stopWait.Round(time.Second))
+	}
 	a.phase = phaseFinishing
 	a.stopLogs()
 	go a.finish()
@@ -731,6 +741,11 @@ func (a *attempt) finish() {
 		d.log.Debug("a trial's output did not end in time; cutting it off", "job", a.jobID, "wait", d.logDrain)
 		a.stopLogs()
 		<-drained
+	case <-d.interrupted:
+		// The trial runs again on resume: what is left of its output
+		// is not worth the wait.
+		a.stopLogs()
+		<-drained
 	}
 	a.stopLogs()
 
@@ -746,7 +761,7 @@ func (a *attempt) finish() {
 	purge := a.purge && a.regIndex > 0 && !a.purged
 	d.mu.Unlock()
 	if purge {
-		if err := d.deregister(d.ctx, a.jobID, true); err != nil {
+		if err := d.deregister(d.hurry, a.jobID, true); err != nil {
 			d.log.Warn("cannot purge a finished trial job", "job", a.jobID, "error", err)
 		}
 	}
@@ -764,5 +779,5 @@ func (a *attempt) finish() {
 
 // exitEvent says how the attempt ended. Called with d.mu held.
 func (a *attempt) exitEvent() driver.Event {
-	return a.outcome.event(a.d.stopWait)
+	return a.outcome.event()
 }

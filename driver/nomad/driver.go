@@ -47,6 +47,9 @@ type Options struct {
 	// before the attempt is reported ended anyway; 0 means
 	// DefaultStopWait.
 	StopWait time.Duration
+	// InterruptWait bounds what Interrupt waits for Nomad; 0 means
+	// DefaultInterruptWait.
+	InterruptWait time.Duration
 	// MaxConns is the connection budget the client was made with
 	// (NewClient); the driver reads logs through half of it at most.
 	// 0 means DefaultMaxConns.
@@ -70,6 +73,10 @@ const (
 	// clients' default max_kill_timeout (30s), so a stopped attempt's
 	// allocations normally end within it.
 	DefaultStopWait = time.Minute
+	// DefaultInterruptWait leaves an interrupted tune time to stop its
+	// trials' jobs, and the person who pressed Ctrl-C an answer within
+	// two seconds whatever Nomad does.
+	DefaultInterruptWait = time.Second
 	// DefaultLogPoll and DefaultLogPollMax pace the reads of running
 	// tasks' logs: a task that reports every second is read every second,
 	// and a thousand quiet ones cost Nomad two hundred small reads a
@@ -116,6 +123,14 @@ type Driver struct {
 	cancel    context.CancelFunc
 	watchOnce sync.Once
 	closeOnce sync.Once
+	// interrupted is closed by Interrupt; hurry is ctx until then, and
+	// ends interruptWait after it: what stops trials uses it, so that no
+	// hung request holds an interrupted run.
+	interrupted   chan struct{}
+	interruptOnce sync.Once
+	hurry         context.Context
+	hurryCancel   context.CancelFunc
+	interruptWait time.Duration
 	// watching is closed once the watcher has stopped.
 	watching chan struct{}
 
@@ -157,28 +172,36 @@ func New(opts Options) (*Driver, error) {
 		log = hclog.NewNullLogger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	hurry, hurryCancel := context.WithCancel(ctx)
 	d := &Driver{
-		client:      opts.Client,
-		exp:         opts.Experiment,
-		log:         log.Named("nomad"),
-		clock:       opts.Clock,
-		backoff:     opts.Backoff.withDefaults(),
-		logDrain:    opts.LogDrain,
-		stopWait:    opts.StopWait,
-		gangTimeout: opts.Experiment.Nomad.GangTimeout,
-		events:      driver.NewEventQueue(),
-		logReaders:  make(chan struct{}, logReaders(opts.MaxConns)),
-		logPoll:     Backoff{Initial: opts.LogPoll, Max: opts.LogPollMax},
-		ctx:         ctx,
-		cancel:      cancel,
-		watching:    make(chan struct{}),
-		attempts:    map[attemptKey]*attempt{},
-		byJob:       map[string]*attempt{},
-		nodeClients: map[string]*api.Client{},
-		specs:       map[string]string{},
+		hurry:         hurry,
+		hurryCancel:   hurryCancel,
+		interrupted:   make(chan struct{}),
+		interruptWait: opts.InterruptWait,
+		client:        opts.Client,
+		exp:           opts.Experiment,
+		log:           log.Named("nomad"),
+		clock:         opts.Clock,
+		backoff:       opts.Backoff.withDefaults(),
+		logDrain:      opts.LogDrain,
+		stopWait:      opts.StopWait,
+		gangTimeout:   opts.Experiment.Nomad.GangTimeout,
+		events:        driver.NewEventQueue(),
+		logReaders:    make(chan struct{}, logReaders(opts.MaxConns)),
+		logPoll:       Backoff{Initial: opts.LogPoll, Max: opts.LogPollMax},
+		ctx:           ctx,
+		cancel:        cancel,
+		watching:      make(chan struct{}),
+		attempts:      map[attemptKey]*attempt{},
+		byJob:         map[string]*attempt{},
+		nodeClients:   map[string]*api.Client{},
+		specs:         map[string]string{},
 	}
 	if d.clock == nil {
 		d.clock = clock.Real{}
+	}
+	if d.interruptWait <= 0 {
+		d.interruptWait = DefaultInterruptWait
 	}
 	if d.logDrain == 0 {
 		d.logDrain = DefaultLogDrain
@@ -389,7 +412,7 @@ func (d *Driver) readJob(ctx context.Context, jobID string) (*api.Job, error) {
 // withdraw deregisters the attempt's job after a registration whose
 // outcome is unknown, if the job Nomad has is that registration.
 func (d *Driver) withdraw(a *attempt, sentIndex uint64) {
-	ctx := context.Background()
+	ctx := d.hurry
 	cur, err := d.readJob(ctx, a.jobID)
 	if err != nil || cur == nil || !a.isOwnRegistration(cur, sentIndex) {
 		return
@@ -436,6 +459,40 @@ func (d *Driver) Stop(_ context.Context, trialID string, attempt int, reason str
 		a.stop(reason)
 	}
 	return nil
+}
+
+// Interrupt makes the attempts stopped from now on end promptly, for an
+// interrupted run that will be resumed: each is reported ended once Nomad
+// has deregistered its job, without waiting for its allocations or the
+// rest of its output, or, when Nomad does not confirm that within the
+// interrupt wait (it is unreachable or hangs), once the wait is over;
+// its job may then still run, and a resume adopts it. Later calls do
+// nothing.
+func (d *Driver) Interrupt() {
+	d.interruptOnce.Do(func() {
+		close(d.interrupted)
+		go func() {
+			select {
+			case <-d.clock.After(d.interruptWait):
+				d.hurryCancel()
+			case <-d.ctx.Done():
+			}
+		}()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, a := range d.attempts {
+			a.step()
+		}
+	})
+}
+
+func (d *Driver) isInterrupted() bool {
+	select {
+	case <-d.interrupted:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close stops every attempt still running, waits until each has ended and

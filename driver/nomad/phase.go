@@ -2,7 +2,6 @@ package nomad
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/nomad-tune/tune/driver"
 )
@@ -96,9 +95,9 @@ type outcome struct {
 	message string
 	// exitCode is the first non-zero exit code of the attempt's tasks.
 	exitCode int
-	// cutOff is set when the allocations did not end within the stop
-	// wait after the job was deregistered.
-	cutOff bool
+	// cutOff says why the attempt was reported ended before its
+	// allocations were seen to end; empty when they were.
+	cutOff string
 }
 
 // decided says whether the end is settled short of every allocation
@@ -113,9 +112,8 @@ func (o *outcome) decide(kind outcomeKind, message string) {
 	o.kind, o.message = kind, message
 }
 
-// event is the EventExited that reports the outcome; stopWait is named
-// when the allocations were cut off.
-func (o *outcome) event(stopWait time.Duration) driver.Event {
+// event is the EventExited that reports the outcome.
+func (o *outcome) event() driver.Event {
 	ev := driver.Event{Kind: driver.EventExited, ExitCode: o.exitCode, Message: o.message}
 	switch o.kind {
 	case outcomeStopped, outcomeJobStopped:
@@ -130,12 +128,12 @@ func (o *outcome) event(stopWait time.Duration) driver.Event {
 	case outcomeEvicted:
 		ev.Failed, ev.ExitCode = true, -1
 	case outcomeOpen, outcomeTimedOut:
-		if o.cutOff {
+		if o.cutOff != "" {
 			ev.Failed, ev.ExitCode, ev.Message = true, -1, "the job's allocations did not end"
 		}
 	}
-	if o.cutOff && !ev.Unplaced {
-		ev.Message += fmt.Sprintf(" (its allocations had not ended %s after the job was deregistered)", stopWait.Round(time.Second))
+	if o.cutOff != "" && !ev.Unplaced {
+		ev.Message += " (" + o.cutOff + ")"
 	}
 	return ev
 }

@@ -2,7 +2,6 @@ package nomad
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -18,7 +17,7 @@ func TestTheFirstDecisiveOutcomeIsTheAttemptsEnd(t *testing.T) {
 		name      string
 		decisions []decision
 		exitCode  int
-		cutOff    bool
+		cutOff    string
 		want      driver.Event
 	}{
 		{name: "nothing decided is a clean end", want: driver.Event{Kind: driver.EventExited}},
@@ -46,11 +45,11 @@ func TestTheFirstDecisiveOutcomeIsTheAttemptsEnd(t *testing.T) {
 			decisions: []decision{{outcomeEvicted, "allocation 1a2b3c4d was stopped by Nomad: drained"}},
 			want:      driver.Event{Kind: driver.EventExited, Failed: true, ExitCode: -1, Message: "allocation 1a2b3c4d was stopped by Nomad: drained"}},
 		{name: "allocations cut off after a stop say how long they were waited for",
-			decisions: []decision{{outcomeStopped, "interrupted"}}, cutOff: true,
+			decisions: []decision{{outcomeStopped, "interrupted"}}, cutOff: "its allocations had not ended 1m0s after the job was deregistered",
 			want: driver.Event{Kind: driver.EventExited, Stopped: true, ExitCode: -1,
 				Message: "interrupted (its allocations had not ended 1m0s after the job was deregistered)"}},
 		{name: "allocations cut off with nothing decided fail the attempt",
-			cutOff: true,
+			cutOff: "its allocations had not ended 1m0s after the job was deregistered",
 			want: driver.Event{Kind: driver.EventExited, Failed: true, ExitCode: -1,
 				Message: "the job's allocations did not end (its allocations had not ended 1m0s after the job was deregistered)"}},
 	}
@@ -60,7 +59,7 @@ func TestTheFirstDecisiveOutcomeIsTheAttemptsEnd(t *testing.T) {
 			for _, d := range tc.decisions {
 				o.decide(d.kind, d.message)
 			}
-			assert.Equal(t, tc.want, o.event(time.Minute))
+			assert.Equal(t, tc.want, o.event())
 		})
 	}
 }

@@ -3,6 +3,7 @@ package nomad
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -58,7 +59,7 @@ func (d *Driver) retry(ctx context.Context, what string, call func() error) erro
 	for n := 0; ; n++ {
 		err := call()
 		if err == nil || !transient(err) || n >= d.backoff.Retries {
-			return err
+			return d.denied(err, what)
 		}
 		if ctx.Err() != nil {
 			return err
@@ -107,4 +108,48 @@ func enforceConflict(err error) bool {
 func notFound(err error) bool {
 	var resp api.UnexpectedResponseError
 	return errors.As(err, &resp) && resp.StatusCode() == http.StatusNotFound
+}
+
+// capabilities are what an ACL token needs for each call the driver makes
+// (by the name retry is given), in the words of Nomad's ACL policies.
+var capabilities = map[string]string{
+	"list nodes":                 `node { policy = "read" }`,
+	"read node":                  `node { policy = "read" }`,
+	"list allocations":           `namespace "*" { capabilities = ["read-job"] } (tune counts every namespace's allocations against free capacity)`,
+	"list the experiment's jobs": `the "list-jobs" and "read-job" capabilities in the experiment's namespace`,
+	"list job allocations":       `the "read-job" capability in the experiment's namespace`,
+	"read job":                   `the "read-job" capability in the experiment's namespace`,
+	"plan job":                   `the "submit-job" capability in the experiment's namespace`,
+	"register job":               `the "submit-job" capability in the experiment's namespace`,
+	"deregister job":             `the "submit-job" capability in the experiment's namespace`,
+	"read logs":                  `the "read-logs" capability in the experiment's namespace`,
+	"follow the event stream":    `the "read-job" capability in the experiment's namespace`,
+}
+
+// PermissionError is Nomad's 403 to a call, with the capability the ACL
+// token lacks for it.
+type PermissionError struct {
+	Call, Needs string
+	Err         error
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("Nomad refused to %s (403 Permission denied): the ACL token (NOMAD_TOKEN) needs %s", e.Call, e.Needs)
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// denied names the capability a call lacks when Nomad answered 403.
+func (d *Driver) denied(err error, what string) error {
+	return Denied(err, what, capabilities[what])
+}
+
+// Denied is err as a *PermissionError when Nomad answered 403 and needs
+// is known, err otherwise. call says what was asked ("list jobs").
+func Denied(err error, call, needs string) error {
+	var resp api.UnexpectedResponseError
+	if needs == "" || !errors.As(err, &resp) || resp.StatusCode() != http.StatusForbidden {
+		return err
+	}
+	return &PermissionError{Call: call, Needs: needs, Err: err}
 }

@@ -1,6 +1,7 @@
 package nomad
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -120,16 +121,7 @@ func (d *Driver) catchUp() {
 		d.mu.Lock()
 		regIndex := a.regIndex
 		d.mu.Unlock()
-		var stubs []*api.AllocationListStub
-		err := d.retry(d.ctx, "list job allocations", func() error {
-			var err error
-			stubs, _, err = d.client.Jobs().Allocations(a.jobID, true, d.queryOpts(d.ctx, nil))
-			if notFound(err) {
-				stubs = nil
-				return nil
-			}
-			return err
-		})
+		stubs, err := d.listJobAllocations(d.ctx, a.jobID)
 		if err != nil {
 			d.log.Warn("cannot read a trial job's allocations", "job", a.jobID, "error", err)
 			continue
@@ -183,4 +175,19 @@ func (a *attempt) checkJob(job *api.Job) {
 func (a *attempt) stoppedOutside() {
 	a.outcome.decide(outcomeJobStopped, fmt.Sprintf("job %s was stopped in Nomad", a.jobID))
 	a.phase = phaseStopped
+}
+
+// listJobAllocations lists a job's allocations; none when the job is gone.
+func (d *Driver) listJobAllocations(ctx context.Context, jobID string) ([]*api.AllocationListStub, error) {
+	var stubs []*api.AllocationListStub
+	err := d.retry(ctx, "list job allocations", func() error {
+		var err error
+		stubs, _, err = d.client.Jobs().Allocations(jobID, true, d.queryOpts(ctx, nil))
+		if notFound(err) {
+			stubs = nil
+			return nil
+		}
+		return err
+	})
+	return stubs, err
 }
