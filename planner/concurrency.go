@@ -115,6 +115,8 @@ func AtOnce(c *Capacity, shapes []*experiment.Shape, placement experiment.Placem
 		res.Detail = "1 at once: the only trial"
 	case count == len(shapes):
 		res.Detail = fmt.Sprintf("%d at once: all %d trials", count, count)
+	case count == 1:
+		res.Detail = "1 at once: the only trial that can run on this target"
 	default:
 		res.Detail = fmt.Sprintf("%d at once: all %d trials that can run on this target", count, count)
 	}

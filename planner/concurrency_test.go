@@ -184,6 +184,12 @@ func TestAtOnce(t *testing.T) {
 			count:  2, limit: LimitTrials, detail: "2 at once: all 2 trials that can run on this target",
 		},
 		{
+			name:   "the one trial that can run is named in the singular",
+			c:      laptop(0),
+			shapes: []*experiment.Shape{single(16, 300, 0), single(1, 300, 0)},
+			count:  1, limit: LimitTrials, detail: "1 at once: the only trial that can run on this target",
+		},
+		{
 			name:   "nothing runs when no trial ever fits",
 			c:      laptop(0),
 			shapes: repeat(5, single(16, 300, 0)),

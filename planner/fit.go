@@ -879,7 +879,7 @@ func filteredReason(u *Unfit) string {
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s (%d)", k, u.ConstraintFiltered[k])
 	}
-	return fmt.Sprintf("constraints filtered all %d nodes: %s", u.NodesEvaluated, strings.Join(parts, ", "))
+	return fmt.Sprintf("constraints filtered all %s: %s", experiment.Count(u.NodesEvaluated, "node"), strings.Join(parts, ", "))
 }
 
 // sortedKeys orders a count map by count, then by key, so reports are
@@ -1051,7 +1051,7 @@ func (f *fitter) packReason(u *Unfit, cands []int) {
 	switch {
 	case cores > largestCores:
 		u.Dimension = "cores"
-		u.reason = fmt.Sprintf("strict_pack needs %d cores on one node (largest: %d)", cores, largestCores)
+		u.reason = fmt.Sprintf("strict_pack needs %s on one node (largest: %d)", experiment.Count(cores, "core"), largestCores)
 	case !cpuFit:
 		u.Dimension = "cpu"
 		u.reason = fmt.Sprintf("strict_pack needs %s CPUs on one node (largest: %s)", experiment.FormatNumber(math.Round((float64(cpu)/float64(spc)+float64(cores))*100)/100), formatCores(largestCPU, spc))
