@@ -76,8 +76,10 @@ func (c *Scaled) After(d time.Duration) <-chan time.Time {
 }
 
 // Manual moves only when Advance is called: a test decides exactly when
-// time passes, and waits with WaitForWaiters until the code under test is
-// parked on the clock before moving it, instead of sleeping.
+// time passes, and waits (WaitUntil, WaitForWaiters) until the code under
+// test is parked on the clock before moving it, instead of sleeping. An
+// After whose channel nobody reads any more stays pending until the clock
+// passes it.
 type Manual struct {
 	mu      sync.Mutex
 	now     time.Time
