@@ -108,7 +108,7 @@ func runApply(env *cliEnv, args []string) int {
 	defer in.cancel()
 
 	parser := hclparse.NewParser()
-	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
+	exp, trials, diags := loadAndExpand(env, files[0], vf.options(parser))
 	if diags.HasErrors() {
 		printDiags(env.stderr, parser, diags)
 		return exitError

@@ -66,7 +66,7 @@ func runPlan(env *cliEnv, args []string) int {
 	logger := newLogger(env, *logLevel)
 
 	parser := hclparse.NewParser()
-	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
+	exp, trials, diags := loadAndExpand(env, files[0], vf.options(parser))
 	if diags.HasErrors() {
 		printDiags(env.stderr, parser, diags)
 		return exitError

@@ -33,7 +33,7 @@ func runValidate(env *cliEnv, args []string) int {
 		return exitError
 	}
 	parser := hclparse.NewParser()
-	exp, trials, diags := loadAndExpand(files[0], vf.options(parser))
+	exp, trials, diags := loadAndExpand(env, files[0], vf.options(parser))
 	if *asJSON {
 		out := struct {
 			Valid       bool       `json:"valid"`
@@ -55,7 +55,9 @@ func runValidate(env *cliEnv, args []string) int {
 
 // loadAndExpand reads an experiment and generates its trials; a file whose
 // trials cannot be resolved is as invalid as one that does not parse.
-func loadAndExpand(path string, opts tunehcl.Options) (*experiment.Experiment, []*planner.Trial, hcl.Diagnostics) {
+func loadAndExpand(env *cliEnv, path string, opts tunehcl.Options) (*experiment.Experiment, []*planner.Trial, hcl.Diagnostics) {
+	stop := guardMemory(env.stderr, path, maxLoadMemory)
+	defer stop()
 	exp, diags := tunehcl.LoadFile(path, opts)
 	if diags.HasErrors() {
 		return nil, nil, diags
