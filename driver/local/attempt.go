@@ -47,8 +47,10 @@ type attempt struct {
 
 // process is one running task of an attempt.
 type process struct {
-	plan   *taskPlan
-	cmd    *exec.Cmd
+	plan *taskPlan
+	cmd  *exec.Cmd
+	// sup is the task's supervisor's control pipe, nil without one.
+	sup    *supervision
 	stdout *os.File
 	stderr *os.File
 	// exited is closed once the process is reaped.
@@ -163,17 +165,21 @@ func (a *attempt) startProcess(t *taskPlan) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", t.name, &driver.CannotRunError{Err: err})
 	}
-	cmd := taskCommand(path, t.command, t.args)
+	cmd, sup := taskCommand(path, t.command, t.args)
 	cmd.Dir = a.dir
 	cmd.Env = t.env
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		sup.started()
+		sup.end()
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
+		sup.started()
+		sup.end()
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
 	// Our own pipes rather than exec's copying goroutines: Wait then does
@@ -185,20 +191,23 @@ func (a *attempt) startProcess(t *taskPlan) (*process, error) {
 	// for the readers to see end of file when it exits.
 	outW.Close()
 	errW.Close()
+	sup.started()
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		sup.end()
 		if isExecFailure(err) {
 			err = &driver.CannotRunError{Err: err}
 		}
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
-	return &process{plan: t, cmd: cmd, stdout: outR, stderr: errR, exited: make(chan struct{})}, nil
+	return &process{plan: t, cmd: cmd, sup: sup, stdout: outR, stderr: errR, exited: make(chan struct{})}, nil
 }
 
 // abandon kills a process of an attempt that did not start whole, and reaps
 // it, so that nothing of the attempt is left running.
 func (p *process) abandon() {
+	p.sup.end()
 	_ = killGroup(p.cmd)
 	_ = p.cmd.Wait()
 	p.stdout.Close()
@@ -262,8 +271,9 @@ func (a *attempt) wait(p *process) {
 	waitErr := p.cmd.Wait()
 	// What the task left behind in its process group goes with it, as
 	// Nomad's executor does, so that no orphan holds on to resources the
-	// planner now counts as free.
+	// planner now counts as free. (A supervisor has killed its tree.)
 	_ = killGroup(p.cmd)
+	p.sup.end()
 	close(p.exited)
 	a.exited(p, waitErr)
 	grace := a.d.killGrace
@@ -344,9 +354,29 @@ func (a *attempt) terminateLocked(p *process) {
 		case <-p.exited:
 		case <-t.C:
 			a.d.log.Debug("task did not exit after SIGTERM; killing it", "trial", a.key.trialID, "task", p.plan.task, "rank", p.plan.rank, "grace", grace)
-			_ = killGroup(p.cmd)
+			p.kill(grace)
 		}
 	}()
+}
+
+// kill ends a task that outlived its grace period with everything it
+// started. Its supervisor kills the whole tree, including what left the
+// task's process group; a signal to the group would end the supervisor
+// first. Only if the supervisor too does not end within grace is the
+// group killed. Without a supervisor the group is killed at once.
+func (p *process) kill(grace time.Duration) {
+	if p.sup == nil {
+		_ = killGroup(p.cmd)
+		return
+	}
+	p.sup.end()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+	case <-t.C:
+		_ = killGroup(p.cmd)
+	}
 }
 
 func (a *attempt) stoppedEvent() driver.Event {

@@ -12,10 +12,10 @@ import (
 // taskCommand runs the task directly: without Unix process groups,
 // stopping a task ends only its own process, and nothing ties the task's
 // life to tune's.
-func taskCommand(path, argv0 string, args []string) *exec.Cmd {
+func taskCommand(path, argv0 string, args []string) (*exec.Cmd, *supervision) {
 	cmd := exec.Command(path, args...)
 	cmd.Args[0] = argv0
-	return cmd
+	return cmd, nil
 }
 
 // MaybeSupervise does nothing here: there is no supervisor.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -19,6 +20,40 @@ const SupervisorCommand = "__tune-trial-supervisor"
 // (or a test binary's TestMain) called MaybeSupervise. A binary that does
 // not would take the arguments for its own, so tasks then run directly.
 var supervisorReady bool
+
+// supervision is tune's end of a supervised task's control pipe. Closing
+// it asks the supervisor to kill the task's whole tree at once; the kernel
+// closes it when tune dies, however it dies, which asks the same. The pipe
+// is the task's alone, so nothing the task does can ask it.
+type supervision struct {
+	once sync.Once
+	// w is tune's end; r the supervisor's, which tune closes once the
+	// supervisor has its own copy.
+	w, r *os.File
+}
+
+func newSupervision() (*supervision, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	return &supervision{w: w, r: r}, nil
+}
+
+// started drops tune's copy of the supervisor's end, after Start.
+func (s *supervision) started() {
+	if s != nil {
+		_ = s.r.Close()
+	}
+}
+
+// end asks the supervisor to kill the task's tree; it does nothing for a
+// task without one, or the second time.
+func (s *supervision) end() {
+	if s != nil {
+		s.once.Do(func() { _ = s.w.Close() })
+	}
+}
 
 // lookCommand finds the program a task runs, as exec.Command would: a bare
 // name on tune's PATH, a path relative to the experiment's folder. A

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -28,31 +27,19 @@ import (
 //     starts stays in its tree even when a shell in between exits or a
 //     daemon forks twice;
 //   - learns of tune's death at once, however tune dies (kill -9, a
-//     crash, the OOM killer), from the end of a pipe only tune writes to,
-//     and from a parent-death signal;
+//     crash, the OOM killer), from the end of a control pipe only tune
+//     holds (and from a parent-death signal);
 //   - then kills every process of its tree and exits, so that nothing of
 //     the trial outlives tune and a resumed trial never runs beside its
-//     old attempt;
+//     old attempt; tune closes the pipe itself to have the same done when
+//     a stopped task outlives its grace period, so that what left the
+//     task's process group goes too;
 //   - kills what is left of the tree when the task exits, as Nomad's
 //     executor does, and exits as the task did (its status, or its
 //     signal), so the driver sees the task's own end.
 //
 // It shares the task's process group, which tune's stop signals as
 // before: the supervisor ignores the SIGTERM and waits for the task.
-
-// tuneAlive is the read end of a pipe whose write end only this process
-// holds: a supervisor reads end of file from it once tune is gone.
-var tuneAlive = sync.OnceValues(func() (*os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	// Held for the life of the process, and closed by its end.
-	aliveWriter = w
-	return r, nil
-})
-
-var aliveWriter *os.File
 
 // MaybeSupervise runs the trial supervisor, and exits, when this process
 // was started as one; otherwise it notes that this binary can be one. The
@@ -71,15 +58,15 @@ func MaybeSupervise() {
 // taskCommand is the command that runs a task in a process group of its
 // own: under a supervisor when this binary can be one, otherwise directly
 // with a parent-death signal, which reaches only the task itself.
-func taskCommand(path, argv0 string, args []string) *exec.Cmd {
+func taskCommand(path, argv0 string, args []string) (*exec.Cmd, *supervision) {
 	attr := processGroup()
-	alive, err := tuneAlive()
+	sup, err := newSupervision()
 	if !supervisorReady || err != nil {
 		attr.Pdeathsig = syscall.SIGKILL
 		cmd := exec.Command(path, args...)
 		cmd.Args[0] = argv0
 		cmd.SysProcAttr = attr
-		return cmd
+		return cmd, nil
 	}
 	// SIGTERM, which the supervisor catches: SIGKILL would leave it no
 	// time to kill the tree.
@@ -87,8 +74,8 @@ func taskCommand(path, argv0 string, args []string) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", append([]string{SupervisorCommand, strconv.Itoa(os.Getpid()), path, argv0}, args...)...)
 	cmd.Args[0] = os.Args[0]
 	cmd.SysProcAttr = attr
-	cmd.ExtraFiles = []*os.File{alive} // fd 3
-	return cmd
+	cmd.ExtraFiles = []*os.File{sup.r} // fd 3
+	return cmd, sup
 }
 
 // supervise is the supervisor: TUNE_PID PATH ARGV0 [ARGS...].
@@ -102,15 +89,16 @@ func supervise(args []string) int {
 	}
 	path, argv := args[1], args[2:]
 
-	// The pipe is tune's; the task must not hold it.
+	// The control pipe is tune's; the task must not hold it. Its end
+	// means tune is gone, or wants the task's tree gone now.
 	syscall.CloseOnExec(3)
-	tuneGone := make(chan struct{})
+	ended := make(chan struct{})
 	go func() {
-		alive := os.NewFile(3, "tune")
+		control := os.NewFile(3, "tune")
 		var b [1]byte
 		for {
-			if _, err := alive.Read(b[:]); err != nil {
-				close(tuneGone)
+			if _, err := control.Read(b[:]); err != nil {
+				close(ended)
 				return
 			}
 		}
@@ -140,18 +128,24 @@ func supervise(args []string) int {
 		case <-exited:
 			killTree()
 			return exitAs(cmd.ProcessState)
-		case <-tuneGone:
-			killTree()
-			return 128 + int(syscall.SIGKILL)
+		case <-ended:
+			return killAll()
 		case <-signals:
 			if os.Getppid() != tunePID {
-				killTree()
-				return 128 + int(syscall.SIGKILL)
+				return killAll()
 			}
 			// A stop from tune: it signalled the whole process group, the
 			// task included; the task's end ends this loop.
 		}
 	}
+}
+
+// killAll kills the task's whole tree, then the supervisor itself, so that
+// tune sees the task killed as it asked.
+func killAll() int {
+	killTree()
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	return 128 + int(syscall.SIGKILL)
 }
 
 // exitAs ends the supervisor as its task ended: with its status, or by
