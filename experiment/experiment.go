@@ -89,6 +89,7 @@ type Experiment struct {
 
 	Failure    Failure
 	Stop       Stop
+	Search     Search
 	Nomad      Nomad
 	WaitForGPU *WaitForGPU
 

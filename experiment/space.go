@@ -78,29 +78,82 @@ func (d *Distribution) Sample(r *rand.Rand) cty.Value {
 	switch d.Kind {
 	case KindChoice:
 		return d.Values[r.IntN(len(d.Values))]
-	case KindUniform, KindQUniform:
-		return cty.NumberFloatVal(d.quantise(d.Lo + r.Float64()*(d.Hi-d.Lo)))
-	case KindLogUniform, KindQLogUniform:
-		lo, hi := math.Log(d.Lo), math.Log(d.Hi)
-		return cty.NumberFloatVal(d.quantise(math.Exp(lo + r.Float64()*(hi-lo))))
 	case KindRandInt, KindQRandInt:
 		v := int64(d.Lo) + r.Int64N(int64(d.Hi)-int64(d.Lo))
 		return cty.NumberIntVal(d.quantiseInt(v))
-	case KindLogRandInt, KindQLogRandInt:
-		lo, hi := math.Log(d.Lo), math.Log(d.Hi)
-		v := int64(math.Floor(math.Exp(lo + r.Float64()*(hi-lo))))
-		// Floating point may land exactly on the exclusive upper bound.
-		if v >= int64(d.Hi) {
-			v = int64(d.Hi) - 1
-		}
-		if v < int64(d.Lo) {
-			v = int64(d.Lo)
-		}
-		return cty.NumberIntVal(d.quantiseInt(v))
 	case KindRandN, KindQRandN:
-		return cty.NumberFloatVal(d.quantise(d.Lo + r.NormFloat64()*d.Hi))
+		return d.AtUnit(r.NormFloat64())
+	case KindUniform, KindQUniform, KindLogUniform, KindQLogUniform, KindLogRandInt, KindQLogRandInt:
+		return d.AtUnit(r.Float64())
 	}
 	panic(fmt.Sprintf("experiment: %s is not sampled", d.Kind))
+}
+
+// AtUnit maps a point of the distribution's unit scale to its value: for
+// bounded numeric kinds u in [0, 1) spans the range (in logarithms for log
+// kinds), then the value is rounded as the kind rounds; for randn u counts
+// standard deviations from the mean. Adaptive search works on this scale.
+func (d *Distribution) AtUnit(u float64) cty.Value {
+	switch d.Kind {
+	case KindUniform, KindQUniform:
+		return cty.NumberFloatVal(d.quantise(d.Lo + u*(d.Hi-d.Lo)))
+	case KindLogUniform, KindQLogUniform:
+		lo, hi := math.Log(d.Lo), math.Log(d.Hi)
+		return cty.NumberFloatVal(d.quantise(math.Exp(lo + u*(hi-lo))))
+	case KindRandInt, KindQRandInt:
+		v := int64(math.Floor(d.Lo + u*(d.Hi-d.Lo)))
+		return cty.NumberIntVal(d.quantiseInt(min(max(v, int64(d.Lo)), int64(d.Hi)-1)))
+	case KindLogRandInt, KindQLogRandInt:
+		lo, hi := math.Log(d.Lo), math.Log(d.Hi)
+		v := int64(math.Floor(math.Exp(lo + u*(hi-lo))))
+		// Floating point may land exactly on the exclusive upper bound.
+		return cty.NumberIntVal(d.quantiseInt(min(max(v, int64(d.Lo)), int64(d.Hi)-1)))
+	case KindRandN, KindQRandN:
+		return cty.NumberFloatVal(d.quantise(d.Lo + u*d.Hi))
+	}
+	panic(fmt.Sprintf("experiment: %s has no unit scale", d.Kind))
+}
+
+// UnitBin is the interval of the unit scale (see AtUnit) whose points give
+// the value v, for kinds whose values are discrete; discrete is false for
+// continuous kinds, whose v is one point, ToUnit(v).
+func (d *Distribution) UnitBin(v float64) (lo, hi float64, discrete bool) {
+	var a, b float64
+	switch {
+	case d.Q > 0 && !(d.Q == 1 && d.integer()):
+		a, b = v-d.Q/2, v+d.Q/2
+	case d.integer():
+		a, b = v, v+1
+	default:
+		u := d.ToUnit(v)
+		return u, u, false
+	}
+	lo, hi = d.ToUnit(a), d.ToUnit(b)
+	if d.Kind != KindRandN && d.Kind != KindQRandN {
+		lo, hi = max(lo, 0), min(hi, 1)
+	}
+	return lo, hi, true
+}
+
+// ToUnit is the inverse of AtUnit before rounding: where value v lies on
+// the unit scale. Values below a log range's bound map to its bottom.
+func (d *Distribution) ToUnit(v float64) float64 {
+	switch d.Kind {
+	case KindLogUniform, KindQLogUniform, KindLogRandInt, KindQLogRandInt:
+		lo, hi := math.Log(d.Lo), math.Log(d.Hi)
+		return (math.Log(max(v, d.Lo)) - lo) / (hi - lo)
+	case KindRandN, KindQRandN:
+		return (v - d.Lo) / d.Hi
+	}
+	return (v - d.Lo) / (d.Hi - d.Lo)
+}
+
+func (d *Distribution) integer() bool {
+	switch d.Kind {
+	case KindRandInt, KindQRandInt, KindLogRandInt, KindQLogRandInt:
+		return true
+	}
+	return false
 }
 
 func (d *Distribution) quantise(v float64) float64 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/big"
-	"math/rand/v2"
 	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
@@ -78,32 +77,13 @@ func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
 	// few allocations.
 	n := len(e.Space.Params)
 	values := make([]cty.Value, total*n)
-	grid := gridParams(&e.Space)
 	seen := map[string]bool{}
 	idHash := fnv.New64a()
 	for s := 0; s < samples; s++ {
 		for g := 0; g < points; g++ {
 			index := len(trials)
 			vals := values[index*n : (index+1)*n : (index+1)*n]
-			rng := trialRand(e.Seed, index)
-			rem := g
-			gridPos := make(map[int]int, len(grid))
-			for k := len(grid) - 1; k >= 0; k-- {
-				p := e.Space.Params[grid[k]]
-				m := len(p.Dist.Values)
-				gridPos[grid[k]] = rem % m
-				rem /= m
-			}
-			for i, p := range e.Space.Params {
-				switch p.Dist.Kind {
-				case experiment.KindConstant:
-					vals[i] = p.Dist.Values[0]
-				case experiment.KindGrid:
-					vals[i] = p.Dist.Values[gridPos[i]]
-				default:
-					vals[i] = p.Dist.Sample(rng)
-				}
-			}
+			e.Space.TrialValues(e.Seed, index, g, vals)
 			t := &Trial{Index: index, Sample: s, GridPoint: g, Values: vals}
 			t.ID = trialID(idHash, e.Name, index, vals)
 			shape, d := e.ResolveShape(t.Vars())
@@ -128,22 +108,6 @@ func rangeKey(r *hcl.Range) string {
 		return ""
 	}
 	return r.String()
-}
-
-func gridParams(s *experiment.Space) []int {
-	var idx []int
-	for i, p := range s.Params {
-		if p.Dist.Kind == experiment.KindGrid {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-// trialRand is the random source of one trial: PCG seeded from the
-// experiment seed and the trial index.
-func trialRand(seed uint64, index int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, uint64(index)*0x9e3779b97f4a7c15+1))
 }
 
 func trialID(h interface {
