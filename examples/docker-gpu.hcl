@@ -36,8 +36,6 @@ experiment "resnet-sweep" {
     }
   }
 
-  wait_for_gpu {}
-
   failure {
     max_failures = 2
   }

@@ -186,6 +186,8 @@ type WaitForGPU struct {
 	MaxUsed  float64
 	Timeout  time.Duration
 	Interval time.Duration
+	// DefRange is the block's header, for errors about it.
+	DefRange hcl.Range
 }
 
 // Group is one group of allocations of every trial: a Nomad task group with

@@ -716,7 +716,7 @@ func (d *decoder) nomad(b *hcl.Block, n *experiment.Nomad) {
 }
 
 func (d *decoder) waitForGPU(b *hcl.Block) *experiment.WaitForGPU {
-	w := &experiment.WaitForGPU{MaxUsed: defaultGPUMaxUsed, Timeout: defaultGPUTimeout, Interval: defaultGPUInterval}
+	w := &experiment.WaitForGPU{MaxUsed: defaultGPUMaxUsed, Timeout: defaultGPUTimeout, Interval: defaultGPUInterval, DefRange: b.DefRange}
 	content, diags := b.Body.Content(waitForGPUSchema)
 	d.diags = append(d.diags, diags...)
 	if a, ok := content.Attributes["max_used"]; ok {

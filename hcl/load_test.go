@@ -190,6 +190,9 @@ func TestTheDistributedExampleDecodesGroupsDevicesAndEveryBlock(t *testing.T) {
 		GangTimeout:   5 * time.Minute,
 		UILinks:       []experiment.UILink{{Label: "Dashboard", URL: "https://grafana.example.com/d/tune"}},
 	}, exp.Nomad)
+	require.NotNil(t, exp.WaitForGPU)
+	assert.Equal(t, 110, exp.WaitForGPU.DefRange.Start.Line, "the block's line, for errors about it")
+	exp.WaitForGPU.DefRange = hcl.Range{}
 	assert.Equal(t, &experiment.WaitForGPU{MaxUsed: 0.05, Timeout: 3 * time.Minute, Interval: 10 * time.Second}, exp.WaitForGPU)
 
 	require.Len(t, exp.Groups, 2)
@@ -340,7 +343,10 @@ func TestLoadDecodesEachSetting(t *testing.T) {
 			name: "an empty wait_for_gpu block gets Ray Tune's defaults",
 			src:  `experiment "gpu" {` + task + "\n  wait_for_gpu {}\n}",
 			check: func(t *testing.T, exp *experiment.Experiment) {
-				assert.Equal(t, &experiment.WaitForGPU{MaxUsed: 0.01, Timeout: 100 * time.Second, Interval: 5 * time.Second}, exp.WaitForGPU)
+				require.NotNil(t, exp.WaitForGPU)
+				w := *exp.WaitForGPU
+				w.DefRange = hcl.Range{}
+				assert.Equal(t, experiment.WaitForGPU{MaxUsed: 0.01, Timeout: 100 * time.Second, Interval: 5 * time.Second}, w)
 			},
 		},
 		{

@@ -96,13 +96,23 @@ func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 			Subject:  e.DefRange.Ptr(),
 		}}
 	}
+	if w := e.WaitForGPU; w != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "wait_for_gpu does not run on Nomad",
+			Detail:   "wait_for_gpu polls GPUs through NVML on the machine tune runs on. On Nomad a trial's GPUs are on the node it is placed on, which tune cannot poll, and Nomad grants a GPU device to one allocation at a time, freeing it once the previous allocation's tasks have exited. Remove the block to run on Nomad, or run the experiment on this machine (without NOMAD_ADDR or -address).",
+			Subject:  w.DefRange.Ptr(),
+		}}
+	}
 	shape := t.Shape
 	if shape == nil {
 		var d hcl.Diagnostics
 		shape, d = e.ResolveShape(t.Vars())
 		diags = append(diags, d...)
 	}
-	specs, d := e.ResolveTasks(t.Vars())
+	// What Nomad interpolates is evaluated with the parameters escaped.
+	vars, escaped := escapedVars(t.Vars())
+	specs, d := e.ResolveTasks(vars)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -133,6 +143,7 @@ func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 		shape:  shape,
 		specs:  specs,
 		config: config,
+		escape: escaped || needsEscape(config),
 		world:  shape.Allocs(),
 		seen:   map[string]bool{},
 	}
@@ -172,6 +183,9 @@ type compiler struct {
 	specs [][]experiment.TaskSpec
 	// config is TUNE_CONFIG: the parameters as compact JSON.
 	config string
+	// escape says that parameter text is escaped somewhere in the job, so
+	// the job needs dollarMeta.
+	escape bool
 	// world is TUNE_WORLD_SIZE: the trial's allocations.
 	world int
 	diags hcl.Diagnostics
@@ -225,6 +239,9 @@ func (c *compiler) meta() map[string]string {
 	}
 	// tune's own keys are written last: the driver finds its jobs by them,
 	// so user meta must not shadow them.
+	if c.escape {
+		meta[dollarMeta] = "$"
+	}
 	meta[trialenv.MetaManagedBy] = trialenv.ManagedBy
 	meta[trialenv.MetaExperiment] = c.e.Name
 	meta[trialenv.MetaTrialID] = c.t.ID
@@ -242,6 +259,9 @@ type rank struct {
 	// perAlloc is set when the group has several allocations, which
 	// differ only by NOMAD_ALLOC_INDEX.
 	perAlloc bool
+	// portHere is set in rank 0's task group, which holds the
+	// rendezvous port.
+	portHere bool
 }
 
 func (c *compiler) groups() []*api.TaskGroup {
@@ -252,7 +272,10 @@ func (c *compiler) groups() []*api.TaskGroup {
 	out := make([]*api.TaskGroup, 0, len(c.shape.Groups))
 	for gi, g := range c.shape.Groups {
 		tg := c.group(g.Name, g.Count, g.Constraints)
-		r := rank{offset: offsets[gi], perAlloc: g.Count > 1}
+		r := rank{offset: offsets[gi], perAlloc: g.Count > 1, portHere: gi == 0}
+		if r.portHere {
+			tg.Networks = rendezvousNetwork()
+		}
 		for ti, spec := range c.specs[gi] {
 			tg.Tasks = append(tg.Tasks, c.task(spec.Name, spec, g.Tasks[ti], r))
 		}
@@ -283,6 +306,7 @@ func (c *compiler) merged(offsets []int) *api.TaskGroup {
 		}
 	}
 	tg := c.group(mergedGroupName, 1, cons)
+	tg.Networks = rendezvousNetwork()
 	for gi, g := range c.shape.Groups {
 		hasLeader := false
 		for _, spec := range c.specs[gi] {
@@ -291,7 +315,7 @@ func (c *compiler) merged(offsets []int) *api.TaskGroup {
 		for i := 0; i < g.Count; i++ {
 			for ti, spec := range c.specs[gi] {
 				name := fmt.Sprintf("%s-%d-%s", g.Name, i, spec.Name)
-				task := c.task(name, spec, g.Tasks[ti], rank{offset: offsets[gi] + i})
+				task := c.task(name, spec, g.Tasks[ti], rank{offset: offsets[gi] + i, portHere: true})
 				task.Leader = false
 				if hasLeader && !spec.Leader {
 					task.Lifecycle = &api.TaskLifecycle{Hook: api.TaskLifecycleHookPrestart, Sidecar: true}
@@ -366,7 +390,7 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 		Experiment: c.e.Name,
 		TrialID:    c.t.ID,
 		TrialIndex: c.t.Index,
-		Config:     c.config,
+		Config:     escapeText(c.config),
 		Group:      spec.Group,
 		CPUs:       trialenv.CPUsValue(res),
 		Attempt:    c.opts.Attempt,
@@ -390,6 +414,19 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 			tmpl = append(tmpl, fmt.Sprintf(`%s={{ env "NOMAD_ALLOC_INDEX" | parseInt | add %d }}`, name, r.offset))
 		}
 	}
+	rendezvous := ""
+	switch {
+	case r.portHere && !r.perAlloc:
+		setEnv(env, ownPort(r.offset == 0))
+	case r.portHere:
+		rendezvous = ownPortTemplate(c.variablePath(), c.opts.Attempt)
+	default:
+		rendezvous = fromVariable(c.variablePath(), c.opts.Attempt)
+	}
+	if rendezvous != "" {
+		delete(env, trialenv.MasterAddr)
+		delete(env, trialenv.MasterPort)
+	}
 	switch gpuKind(res, c.gpuDevice()) {
 	case nvidiaGPUs:
 		// The NVIDIA device plugin exposes the granted GPUs only as
@@ -407,18 +444,45 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 		env[trialenv.CUDADevices] = ""
 	}
 	task.Env = env
-	if len(tmpl) > 0 {
+	if len(tmpl) > 0 || rendezvous != "" {
 		sort.Strings(tmpl)
+		text := ""
+		if len(tmpl) > 0 {
+			text = strings.Join(tmpl, "\n") + "\n"
+		}
 		task.Templates = []*api.Template{{
-			EmbeddedTmpl: new(strings.Join(tmpl, "\n") + "\n"),
+			EmbeddedTmpl: new(text + rendezvous),
 			DestPath:     new(envTemplatePath),
 			Envvars:      new(true),
 			// The values never change while the task runs: nothing to
 			// watch, nothing to restart for.
 			ChangeMode: new("noop"),
+			// An item missing from the rendezvous variable is an earlier
+			// attempt's variable: fail rather than start without rank
+			// 0's address.
+			ErrMissingKey: new(rendezvous != ""),
 		}}
 	}
 	return task
+}
+
+// variablePath is the trial's rendezvous variable. A job ID that cannot
+// name a variable is an error once per compile, and only for trials whose
+// ranks need the variable.
+func (c *compiler) variablePath() string {
+	id := JobID(c.e.Name, c.t.ID)
+	path, ok := RendezvousPath(id)
+	if !ok && !c.seen["rendezvous"] {
+		c.seen["rendezvous"] = true
+		c.diags = append(c.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Experiment name cannot hold a rendezvous on Nomad",
+			Detail: fmt.Sprintf("Trial %s has ranks in several allocations, which find rank 0 through the Nomad Variable %q; Nomad's variable paths hold only letters, digits, '-', '_' and '~', and at most 128 characters. Rename the experiment.",
+				c.t.ID, path),
+			Subject: c.e.DefRange.Ptr(),
+		})
+	}
+	return path
 }
 
 // setEnv sets vars in env, replacing what was there.

@@ -348,7 +348,9 @@ func TestCompileOneEnvTemplateHoldsRankAndGPUs(t *testing.T) {
 		"GROUP_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
 		"NODE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
 		"RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
-		"TUNE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n", *tmpl.EmbeddedTmpl)
+		"TUNE_RANK={{ env \"NOMAD_ALLOC_INDEX\" | parseInt | add 1 }}\n"+
+		"{{ with nomadVar \"nomad/jobs/"+*job.ID+"\" }}MASTER_ADDR={{ .master_addr_0 }}\nMASTER_PORT={{ .master_port_0 }}\n{{ end }}", *tmpl.EmbeddedTmpl)
+	assert.True(t, *tmpl.ErrMissingKey, "a variable of another attempt fails the task")
 	assert.True(t, *tmpl.Envvars)
 	assert.Equal(t, "local/tune.env", *tmpl.DestPath)
 	for _, name := range []string{"TUNE_RANK", "RANK", "GROUP_RANK", "NODE_RANK"} {
@@ -451,4 +453,147 @@ func TestCompileCUDAVisibleDevices(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCompileRendezvous(t *testing.T) {
+	tests := []struct {
+		name      string
+		src       string
+		attempt   int
+		group     int
+		task      int
+		wantEnv   map[string]string
+		wantTmpl  string
+		wantNoTpl bool
+	}{
+		{
+			name: "a single allocation is rank 0 and listens on its own port",
+			src: `experiment "one" {
+  task "t" {
+    command = "x"
+  }
+}`,
+			wantEnv: map[string]string{"MASTER_ADDR": "${NOMAD_IP_tune_rendezvous}", "MASTER_PORT": "${NOMAD_PORT_tune_rendezvous}", "WORLD_SIZE": "1", "RANK": "0"},
+		},
+		{
+			name: "a strict_pack trial finds rank 0 in its own allocation, on the node's port",
+			src: `experiment "packed" {
+  placement = "strict_pack"
+  group "w" {
+    count = 2
+    task "t" {
+      command = "x"
+    }
+  }
+}`,
+			task:    1,
+			wantEnv: map[string]string{"MASTER_ADDR": "${NOMAD_IP_tune_rendezvous}", "MASTER_PORT": "${NOMAD_HOST_PORT_tune_rendezvous}", "RANK": "1"},
+		},
+		{
+			name: "another group reads the attempt's items of the variable",
+			src: `experiment "two" {
+  group "a" {
+    task "t" {
+      command = "x"
+    }
+  }
+  group "b" {
+    task "t" {
+      command = "x"
+    }
+  }
+}`,
+			attempt:  3,
+			group:    1,
+			wantEnv:  map[string]string{"RANK": "1", "WORLD_SIZE": "2"},
+			wantTmpl: "{{ with nomadVar \"nomad/jobs/tune-two-00000-",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job, diags, _ := compileSource(t, tt.src, 0, jobs.Options{MHzPerCore: 1000, Attempt: tt.attempt})
+			require.False(t, diags.HasErrors(), diagText(diags))
+			require.Len(t, job.TaskGroups[0].Networks, 1, "rank 0's group asks for the port")
+			assert.Equal(t, "tune_rendezvous", job.TaskGroups[0].Networks[0].DynamicPorts[0].Label)
+			if len(job.TaskGroups) > 1 {
+				assert.Empty(t, job.TaskGroups[1].Networks, "only rank 0's group needs a port")
+			}
+			task := job.TaskGroups[tt.group].Tasks[tt.task]
+			for k, v := range tt.wantEnv {
+				assert.Equal(t, v, task.Env[k], k)
+			}
+			if tt.wantTmpl == "" {
+				assert.Empty(t, task.Templates)
+				return
+			}
+			require.Len(t, task.Templates, 1)
+			assert.Contains(t, *task.Templates[0].EmbeddedTmpl, tt.wantTmpl)
+			addr, port := jobs.RendezvousItems(tt.attempt)
+			assert.Contains(t, *task.Templates[0].EmbeddedTmpl, "MASTER_ADDR={{ ."+addr+" }}")
+			assert.Contains(t, *task.Templates[0].EmbeddedTmpl, "MASTER_PORT={{ ."+port+" }}")
+			assert.NotContains(t, task.Env, "MASTER_ADDR", "the template sets it, nothing else")
+		})
+	}
+}
+
+func TestCompileRendezvousNeedsAJobIDThatNamesAVariable(t *testing.T) {
+	src := `experiment "v1.2" {
+  group "a" {
+    task "t" {
+      command = "x"
+    }
+  }
+  group "b" {
+    task "t" {
+      command = "x"
+    }
+  }
+}`
+	_, diags, _ := compileSource(t, src, 0, jobs.Options{MHzPerCore: 1000})
+	require.True(t, diags.HasErrors())
+	assert.Contains(t, diagText(diags), "Experiment name cannot hold a rendezvous on Nomad")
+	assert.Contains(t, diagText(diags), "test.hcl:1,", "the error names the experiment's line")
+}
+
+func TestCompileRefusesWaitForGPUWithItsLine(t *testing.T) {
+	src := `experiment "gpu" {
+  resources {
+    gpu = 1
+  }
+  wait_for_gpu {
+    max_used = 0.1
+  }
+  task "t" {
+    command = "x"
+  }
+}`
+	job, diags, _ := compileSource(t, src, 0, jobs.Options{MHzPerCore: 1000})
+	require.True(t, diags.HasErrors(), "wait_for_gpu is never ignored")
+	assert.Nil(t, job)
+	assert.Contains(t, diagText(diags), "test.hcl:5,", "the error points at the block")
+	assert.Contains(t, diagText(diags), "wait_for_gpu does not run on Nomad")
+}
+
+func TestCompileEscapesParameterTextOnlyAgainstNomadsInterpolation(t *testing.T) {
+	src := `experiment "esc" {
+  space {
+    s = "$${node.unique.name}"
+  }
+  task "t" {
+    command = "x"
+    args    = ["--s=${trial.s}", "--out=${NOMAD_ALLOC_DIR}"]
+    env {
+      S = trial.s
+    }
+  }
+}`
+	job, diags, _ := compileSource(t, src, 0, jobs.Options{MHzPerCore: 1000})
+	require.False(t, diags.HasErrors(), diagText(diags))
+	task := job.TaskGroups[0].Tasks[0]
+	assert.Equal(t, []string{"--s=${NOMAD_META_tune_dollar}{node.unique.name}", "--out=${NOMAD_ALLOC_DIR}"}, task.Config["args"],
+		"the parameter is escaped, the file's own interpolation is not")
+	assert.Equal(t, "${NOMAD_META_tune_dollar}{node.unique.name}", task.Env["S"])
+	assert.Equal(t, `{"s":"${NOMAD_META_tune_dollar}{node.unique.name}"}`, task.Env["TUNE_CONFIG"])
+	assert.Equal(t, "$", job.Meta["tune_dollar"], "the escape's reference is defined")
+	assert.Equal(t, `{"s":"${node.unique.name}"}`, job.Meta["tune_params"], "meta is not interpolated: it keeps the text")
 }

@@ -256,6 +256,11 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 		return nil, fmt.Errorf("TUNE_CONFIG holds the parameters as JSON, and these cannot be encoded: %w", err)
 	}
 	_, world := trialenv.RankOffsets(shape)
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	master := trialenv.MasterEnv(loopback, port)
 	base := inheritedEnv(os.Environ())
 	var tasks []*taskPlan
 	rank := 0
@@ -302,6 +307,7 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 					World:      world,
 				}.Env()
 				vars = append(vars, trialenv.RankEnv(strconv.Itoa(rank))...)
+				vars = append(vars, master...)
 				vars = append(vars,
 					trialenv.Var{Name: trialenv.CUDADevices, Value: strings.Join(gpus, ",")},
 					trialenv.Var{Name: envDeviceOrder, Value: pciBusOrder},

@@ -223,12 +223,23 @@ func TestStartGivesEachTaskTunesEnvironment(t *testing.T) {
 		"FROM_TASK":             "lr-0.5",
 		"TUNE_TEST_FROM_PARENT": "inherited",
 		"PWD":                   h.exp.Dir,
+		"RANK":                  "0",
+		"WORLD_SIZE":            "1",
+		"LOCAL_RANK":            "0",
+		"LOCAL_WORLD_SIZE":      "1",
+		"GROUP_RANK":            "0",
+		"NODE_RANK":             "0",
+		"MASTER_ADDR":           "127.0.0.1",
 	}
 	for k, v := range want {
 		got, ok := env[k]
 		if assert.True(t, ok, "%s is not set", k) {
 			assert.Equal(t, v, got, k)
 		}
+	}
+	port, err := strconv.Atoi(env["MASTER_PORT"])
+	if assert.NoError(t, err, "MASTER_PORT is a port number") {
+		assert.Greater(t, port, 0)
 	}
 	assert.NotContains(t, env, "NOMAD_TOKEN", "a trial does not inherit the Nomad client's credentials")
 	assert.NotContains(t, env, "NOMAD_HTTP_AUTH")
@@ -342,7 +353,8 @@ func TestHowTheProcessEndsIsHowTheAttemptEnds(t *testing.T) {
 }
 
 func TestEveryAllocationOfAMultiAllocationTrialGetsItsRank(t *testing.T) {
-	script := hclString(`echo rank=$TUNE_RANK world=$TUNE_WORLD_SIZE group=$TUNE_GROUP; echo "@tune {\"rank\": $TUNE_RANK}"`)
+	script := hclString(`echo rank=$TUNE_RANK world=$TUNE_WORLD_SIZE group=$TUNE_GROUP; echo "@tune {\"rank\": $TUNE_RANK}"; ` +
+		`echo >&2 "$RANK $WORLD_SIZE $GROUP_RANK $NODE_RANK $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR:$MASTER_PORT"`)
 	h := setup(t, fmt.Sprintf(`experiment "gang" {
   group "worker" {
     count = 2
@@ -358,9 +370,24 @@ func TestEveryAllocationOfAMultiAllocationTrialGetsItsRank(t *testing.T) {
     }
   }
 }`, script), Options{})
-	stdout, _ := h.start(0, 0)
+	stdout, stderr := h.start(0, 0)
 	evs := h.untilExited()
 	require.False(t, last(evs).Failed, "%+v", last(evs))
+
+	rendezvous := stderr.all()
+	require.Len(t, rendezvous, 3)
+	master := ""
+	for _, l := range rendezvous {
+		rank, fields, _ := strings.Cut(strings.TrimPrefix(l, "["), "] ")
+		f := strings.Fields(fields)
+		require.Len(t, f, 7, "every rendezvous variable is set: %q", l)
+		assert.Equal(t, []string{rank, "3", rank, rank, "0", "1"}, f[:6], "RANK, WORLD_SIZE, GROUP_RANK, NODE_RANK, LOCAL_RANK, LOCAL_WORLD_SIZE")
+		assert.Regexp(t, `^127\.0\.0\.1:[0-9]+$`, f[6])
+		if master == "" {
+			master = f[6]
+		}
+		assert.Equal(t, master, f[6], "every rank finds rank 0 at the same address")
+	}
 
 	var ranks []int
 	for _, ev := range evs {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/trialenv"
 )
 
@@ -80,6 +81,10 @@ type attempt struct {
 	// purged says it removed the job.
 	deregDone chan struct{}
 	purged    bool
+	// rendezvous is the variable the ranks find rank 0 by ("" when they
+	// need none), and rendezvousSent says its write has begun.
+	rendezvous     string
+	rendezvousSent bool
 	// adoptedDead is set on an adopted attempt whose job Nomad already
 	// had as dead when it was adopted: the allocations it has are all
 	// there will be, even when Nomad has garbage-collected some of them.
@@ -160,6 +165,9 @@ func newAttempt(d *Driver, req driver.StartRequest, job *api.Job) (*attempt, err
 		allocs:      map[string]*allocView{},
 	}
 	a.prefix = a.ranks.world > 1
+	if jobs.UsesRendezvousVariable(e, shape) {
+		a.rendezvous, _ = jobs.RendezvousPath(a.jobID)
+	}
 	if a.stdout == nil {
 		a.stdout = discard{}
 	}
@@ -200,7 +208,11 @@ type allocView struct {
 	desiredStatus, desiredDesc        string
 	tasks                             map[string]*api.TaskState
 	createIndex, modifyIndex          uint64
-	index                             int
+	// masterIP and masterPort are where Nomad lets the allocation listen
+	// for the rendezvous, when it holds the port.
+	masterIP   string
+	masterPort int
+	index      int
 	// ran is set once the allocation has been seen running, or a task of
 	// it has started.
 	ran bool
@@ -210,21 +222,25 @@ type allocView struct {
 }
 
 func viewOfAlloc(al *api.Allocation) allocView {
-	return newView(allocView{
+	v := allocView{
 		id: al.ID, name: al.Name, nodeID: al.NodeID, nodeName: al.NodeName, group: al.TaskGroup,
 		clientStatus: al.ClientStatus, clientDesc: al.ClientDescription,
 		desiredStatus: al.DesiredStatus, desiredDesc: al.DesiredDescription,
 		tasks: al.TaskStates, createIndex: al.CreateIndex, modifyIndex: al.ModifyIndex,
-	})
+	}
+	v.masterIP, v.masterPort, _ = jobs.RendezvousAddress(al)
+	return newView(v)
 }
 
 func viewOfStub(al *api.AllocationListStub) allocView {
-	return newView(allocView{
+	v := newView(allocView{
 		id: al.ID, name: al.Name, nodeID: al.NodeID, nodeName: al.NodeName, group: al.TaskGroup,
 		clientStatus: al.ClientStatus, clientDesc: al.ClientDescription,
 		desiredStatus: al.DesiredStatus, desiredDesc: al.DesiredDescription,
 		tasks: al.TaskStates, createIndex: al.CreateIndex, modifyIndex: al.ModifyIndex,
 	})
+	v.masterIP, v.masterPort, _ = jobs.RendezvousAddress(&api.Allocation{AllocatedResources: al.AllocatedResources})
+	return v
 }
 
 func newView(v allocView) allocView {
@@ -383,6 +399,9 @@ func (a *attempt) step() {
 		// attempt comes before it.
 		a.phase = phaseRunning
 		a.emit(driver.Event{Kind: driver.EventRunning})
+	}
+	if !decided {
+		a.sendRendezvous(allocs)
 	}
 	for _, al := range allocs {
 		if a.phase >= phaseRunning || decided || terminal(al.clientStatus) {
@@ -764,6 +783,10 @@ func (a *attempt) finish() {
 		if err := d.deregister(d.hurry, a.jobID, true); err != nil {
 			d.log.Warn("cannot purge a finished trial job", "job", a.jobID, "error", err)
 		}
+	}
+
+	if err := d.clearRendezvous(d.ctx, a); err != nil {
+		d.log.Warn("cannot delete a finished trial's rendezvous variable", "variable", a.rendezvous, "error", err)
 	}
 
 	d.mu.Lock()

@@ -739,8 +739,8 @@ func (tr *taskRunner) prepare() (*taskStart, error) {
 			return nil, fmt.Errorf("failed to build task directory: %v", err)
 		}
 	}
-	env, attrs := buildEnv(ar.alloc, ar.tg, tr.task, ar.node, ar.sim.nodeAttrs(ar.node), dirs, local)
-	if err := renderTemplates(tr.task, env, dirs.taskDir, local); err != nil {
+	env, attrs, err := tr.render(dirs, local)
+	if err != nil {
 		return nil, err
 	}
 	return &taskStart{
@@ -750,7 +750,7 @@ func (tr *taskRunner) prepare() (*taskStart, error) {
 		dir:         dirs.taskDir,
 		stdout:      tr.stdout,
 		stderr:      tr.stderr,
-		interpolate: func(s string) string { return replaceEnv(s, attrs, env) },
+		interpolate: func(s string) string { return replaceEnv(s, env, attrs) },
 	}, nil
 }
 

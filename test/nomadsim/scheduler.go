@@ -337,7 +337,7 @@ func (s *Sim) plan(e *api.Evaluation, job *api.Job, k jobKey) (*planCtx, *planOu
 			JobID:              k.id,
 			Job:                job,
 			TaskGroup:          name,
-			AllocatedResources: &api.AllocatedResources{Tasks: o.tasks, Shared: api.AllocatedSharedResources{DiskMB: o.res.disk}},
+			AllocatedResources: &api.AllocatedResources{Tasks: o.tasks, Shared: api.AllocatedSharedResources{DiskMB: o.res.disk, Ports: allocatePorts(job.LookupTaskGroup(name), o.node.node)}},
 			Metrics:            metric,
 			DesiredStatus:      api.AllocDesiredStatusRun,
 			ClientStatus:       api.AllocClientStatusPending,

@@ -62,21 +62,22 @@ func nodeAttrs(n *api.Node, region string) map[string]string {
 	return m
 }
 
-var interpolation = regexp.MustCompile(`\$\{([^}]+)\}`)
+// interpolation is the pattern of Nomad's helper/args: a name of letters,
+// digits, '_', '-' and '.' between ${ and }. Nothing escapes it: a value
+// that must reach a task as written must not hold ${name} for a name
+// Nomad knows.
+var interpolation = regexp.MustCompile(`\$\{[a-zA-Z0-9_\-\.]+\}`)
 
-// replaceEnv is Nomad's ReplaceEnv: ${name} becomes the node attribute
-// or environment variable of that name; names neither knows stay as
-// written.
-func replaceEnv(s string, attrs map[string]string, envs ...map[string]string) string {
+// replaceEnv is Nomad's ReplaceEnv: in one pass over s, ${name} becomes
+// the value of name in the first of maps that has it; names none knows
+// stay as written. What a replacement brings in is not looked at again.
+func replaceEnv(s string, maps ...map[string]string) string {
 	if !strings.Contains(s, "${") {
 		return s
 	}
 	return interpolation.ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
-		if v, ok := attrs[name]; ok {
-			return v
-		}
-		for _, env := range envs {
+		for _, env := range maps {
 			if v, ok := env[name]; ok {
 				return v
 			}
@@ -153,6 +154,7 @@ func buildEnv(a *api.Allocation, tg *api.TaskGroup, t *api.Task, node *api.Node,
 	env["NOMAD_DC"] = node.Datacenter
 	env["NOMAD_NAMESPACE"] = a.Namespace
 	env["NOMAD_REGION"] = region
+	portEnv(env, a)
 
 	meta := map[string]string{}
 	for _, m := range []map[string]string{a.Job.Meta, tg.Meta, t.Meta} {
@@ -198,7 +200,7 @@ func buildEnv(a *api.Allocation, tg *api.TaskGroup, t *api.Task, node *api.Node,
 // a few other pure ones). Templates with env = true add their variables
 // to env; the others, and env ones too, are written to their destination
 // under the task directory when write is set (raw_exec and exec tasks).
-func renderTemplates(t *api.Task, env map[string]string, dir string, write bool) error {
+func renderTemplates(t *api.Task, env map[string]string, dir string, write bool, vars varLookup) error {
 	for i, tmpl := range t.Templates {
 		var text string
 		switch {
@@ -220,12 +222,25 @@ func renderTemplates(t *api.Task, env map[string]string, dir string, write bool)
 		if right == "" {
 			right = "}}"
 		}
-		parsed, err := template.New(fmt.Sprintf("template %d", i+1)).Delims(left, right).Funcs(templateFuncs(env)).Option("missingkey=zero").Parse(text)
+		missingKey := "missingkey=zero"
+		if deref(tmpl.ErrMissingKey) {
+			missingKey = "missingkey=error"
+		}
+		missing := &missingVars{}
+		funcs := templateFuncs(env)
+		funcs["nomadVar"] = nomadVarFunc(vars, missing)
+		parsed, err := template.New(fmt.Sprintf("template %d", i+1)).Delims(left, right).Funcs(funcs).Option(missingKey).Parse(text)
 		if err != nil {
-			return fmt.Errorf("Template failed: %v (the simulator renders env, parseInt, parseFloat, add, subtract, multiply, toLower, toUpper, trimSpace)", err)
+			return fmt.Errorf("Template failed: %v (the simulator renders env, nomadVar, parseInt, parseFloat, add, subtract, multiply, toLower, toUpper, trimSpace)", err)
 		}
 		var out strings.Builder
-		if err := parsed.Execute(&out, nil); err != nil {
+		err = parsed.Execute(&out, nil)
+		if len(missing.paths) > 0 {
+			// consul-template renders nothing until every dependency has
+			// data; an error of this pass may come from the missing one.
+			return missing
+		}
+		if err != nil {
 			return fmt.Errorf("Template failed: %v", err)
 		}
 		rendered := out.String()
