@@ -55,7 +55,7 @@ func TestExpressionsThatWouldExhaustMemoryAreRefused(t *testing.T) {
 		{"replace that squares a string eight times", chain(`"xx"`, 8, `replace(PREV, "x", PREV)`), `["a"]`, 0, "too large"},
 		{"a template that doubles a string forty times", chain(`"xx"`, 40, `"${PREV}${PREV}"`), `["a"]`, 0, "too large"},
 		{"a list of references doubled forty times", chain(`["x"]`, 40, `[PREV, PREV]`), `[jsonencode(local.v40)]`, 0, "too large"},
-		{"nested for expressions evaluated per trial", "  r = range(1000)\n", `[for a in local.r : [for b in local.r : [for c in local.r : "${a}${trial.n}"]]]`, 10, "more than tune evaluates at once"},
+		{"nested for expressions evaluated per trial", "  r = range(1000)\n  s = format(\"%10000s\", \"\")\n", `[for a in local.r : [for b in local.r : "${local.s}${trial.n}"]]`, 11, "The values built here are too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,12 +86,13 @@ func TestUsualExpressionsFitTheBudget(t *testing.T) {
 }
 
 func TestEveryTrialGetsTheWholeBudgetAgain(t *testing.T) {
-	// Each trial spends more than half of the budget.
-	args := `[for a in range(100) : [for b in range(1000) : "${b}"]][0]`
-	exp := load(t, withLocals("", args), tunehcl.Options{})
+	// Each trial builds 50 strings of 90,000 bytes, and its args are
+	// charged whole too: more than half of the budget.
+	args := `[for a in range(50) : "${local.s}${trial.n}"]`
+	exp := load(t, withLocals("  s = format(\"%90000s\", \"\")\n", args), tunehcl.Options{})
 	for i := range 3 {
 		tasks := tasksOf(t, exp, trialOf(exp, i, map[string]cty.Value{"n": cty.NumberIntVal(1)}))
-		assert.Len(t, tasks[0][0].Args, 1000)
+		assert.Len(t, tasks[0][0].Args, 50)
 	}
 	assert.Less(t, exp.Budget.Left(), int64(experiment.BudgetUnits/2), "a trial should have spent most of the budget")
 }
@@ -99,9 +100,10 @@ func TestEveryTrialGetsTheWholeBudgetAgain(t *testing.T) {
 func TestAVariableFileIsChargedToo(t *testing.T) {
 	src := `variable "l" {}
 ` + withLocals("", `["a"]`)
+	// 24 KB of text that builds 20 MB.
 	thousand := "[" + strings.Repeat("0, ", 999) + "0]"
 	path := filepath.Join(t.TempDir(), "vars.hcl")
-	vars := fmt.Sprintf("l = [for a in %[1]s : [for b in %[1]s : [for c in %[1]s : a]]]\n", thousand)
+	vars := fmt.Sprintf("l = [for a in %s : %q]\n", thousand, strings.Repeat("x", 20_000))
 	require.NoError(t, os.WriteFile(path, []byte(vars), 0o600))
 	_, diags := tunehcl.Load("exp.hcl", []byte(src), tunehcl.Options{VarFiles: []string{path}})
 	require.Len(t, diags.Errs(), 1, describe(diags))

@@ -1,7 +1,7 @@
 # want: 4: Value too large: These for expressions iterate too often
 locals {
-  r     = range(1000)
-  cubes = [for a in local.r : [for b in local.r : [for c in local.r : a * b * c]]]
+  pairs = setproduct(range(1000), range(130))
+  sums  = [for p in local.pairs : p[0] + p[1]]
 }
 experiment "big" {
   task "train" {
