@@ -47,6 +47,11 @@ type Options struct {
 	// work, such as Nomad with its blocked evaluations); the target then
 	// places them when it can, and max_concurrent_trials still applies.
 	QueueUnfit bool
+	// Refused are the trial shapes (by Shape.Key) the target's scheduler
+	// says no node can ever hold, with its reason (planner.Capacity's
+	// Refused, from Nomad's dry run): those trials are errors from the
+	// start, in on_unfit = "queue" mode too.
+	Refused map[string]string
 	// ReplaceChanged runs again the trials whose attempt on the target was
 	// made from another definition of them (driver.Existing.Changed), as
 	// new attempts; without it Run refuses them with a *ChangedError
@@ -190,6 +195,12 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, fmt.Errorf("reading the target's capacity: %w", err)
 	}
 	c.capacity = capacity
+	for key, reason := range opts.Refused {
+		if c.capacity.Refused == nil {
+			c.capacity.Refused = map[string]string{}
+		}
+		c.capacity.Refused[key] = reason
+	}
 	for _, t := range opts.Trials {
 		c.trials[t.ID] = t
 	}
@@ -224,8 +235,9 @@ func (c *controller) initialise() {
 			checked[t.Shape] = true
 			never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
 		}
-		// With on_unfit = "queue" the target may yet grow to hold it.
-		if u := never[t.Shape]; u != nil && !c.opts.QueueUnfit {
+		// With on_unfit = "queue" the target may yet grow to hold it,
+		// unless its own scheduler refused it.
+		if u := never[t.Shape]; u != nil && (!c.opts.QueueUnfit || u.Refused) {
 			c.setStatus(rec, results.Error)
 			rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
 			c.persist(rec)

@@ -86,6 +86,9 @@ func decideEnd(in attemptEnd, policy experiment.Failure) endDecision {
 		// Interrupted: the trial runs again from the start on resume, and
 		// this attempt counts for nothing.
 		return endDecision{Status: results.Pending, Uncounted: true, StopReason: in.StopReason, Kind: TrialStopped, Message: in.StopReason}
+	case ev.Failed && ev.NeverRuns:
+		return endDecision{Status: results.Error, Failed: true, Error: ev.Message, Kind: TrialFailed,
+			Message: ev.Message + "; not retried: no attempt could ever be placed"}
 	case ev.Failed:
 		errText := ev.Message
 		if tail := shortTail(in.StderrTail); tail != "" {

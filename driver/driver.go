@@ -182,6 +182,11 @@ type Event struct {
 	// executed at all (not found, not executable): every attempt would
 	// fail the same way, so the controller does not retry it.
 	CannotRun bool
+	// NeverRuns says, with Failed, that the target can never place the
+	// attempt (no node has what it needs: a driver, a device, matching
+	// constraints): every attempt would fail the same way, so the
+	// controller does not retry it. Message says why.
+	NeverRuns bool
 	// Message explains a warning, a failure or a stop.
 	Message string
 }

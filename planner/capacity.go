@@ -77,6 +77,30 @@ type Capacity struct {
 	MHzPerCore int64
 	// GPUDevice is the device a `gpu` request asks for ("nvidia/gpu").
 	GPUDevice string
+	// Refused are the shapes (by Shape.Key) the target's own scheduler
+	// says no node can ever hold, with its reason: what this model does
+	// not see, such as a task driver or a node attribute no node has.
+	// Fit and FitsEmpty refuse them.
+	Refused map[string]string
+}
+
+// Refuse records the target's own word that no node can ever hold shape.
+func (c *Capacity) Refuse(shape *experiment.Shape, reason string) {
+	if c.Refused == nil {
+		c.Refused = map[string]string{}
+	}
+	c.Refused[shape.Key()] = reason
+}
+
+func (c *Capacity) refused(shape *experiment.Shape) *Unfit {
+	if len(c.Refused) == 0 {
+		return nil
+	}
+	reason, ok := c.Refused[shape.Key()]
+	if !ok {
+		return nil
+	}
+	return &Unfit{Refused: true, reason: reason}
 }
 
 // ID is the device group's full Nomad name, "vendor/type/name": the name

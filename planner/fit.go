@@ -16,17 +16,24 @@ import (
 // instead, because a partly placed gang holds resources while waiting for
 // the rest, which is how clusters deadlock.
 func (c *Capacity) Fit(shape *experiment.Shape, placement experiment.Placement) (*Assignment, *Unfit) {
+	if u := c.refused(shape); u != nil {
+		return nil, u
+	}
 	f := newFitter(c, prepare(c, shape), placement, false)
 	return f.fit(true)
 }
 
 // FitsEmpty says whether the trial could ever run on this target: it fits
 // the trial on the nodes as if nothing ran on them. A non-nil Unfit means
-// the trial would wait forever.
+// the trial would wait forever. Its own account of the nodes comes first;
+// the target's refusal only adds what that account cannot see.
 func (c *Capacity) FitsEmpty(shape *experiment.Shape, placement experiment.Placement) *Unfit {
 	f := newFitter(c, prepare(c, shape), placement, true)
-	_, u := f.fit(true)
-	return u
+	if _, u := f.fit(true); u != nil {
+		u.Refused = c.refused(shape) != nil
+		return u
+	}
+	return c.refused(shape)
 }
 
 // trialPlan is a shape translated for one capacity: amounts in the

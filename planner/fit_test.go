@@ -529,3 +529,26 @@ func TestFitOfManyNodes(t *testing.T) {
 		assert.Equal(t, 1, idx%2, "only arm64 nodes")
 	}
 }
+
+func TestAShapeTheTargetRefusedNeverFits(t *testing.T) {
+	c := cluster(2, 4, 8192, 0)
+	small, huge := single(1, 512, 0), single(64, 512, 0)
+	c.Refuse(small, "Nomad's scheduler: missing drivers filtered all 2 nodes")
+	c.Refuse(huge, "Nomad's scheduler: resources exhausted")
+
+	u := c.FitsEmpty(small, experiment.PlacementPack)
+	require.NotNil(t, u, "what fits the model but the target refused never runs")
+	assert.True(t, u.Refused)
+	assert.Equal(t, "Nomad's scheduler: missing drivers filtered all 2 nodes", u.Reason())
+	a, u := c.Fit(small, experiment.PlacementPack)
+	assert.Nil(t, a)
+	assert.True(t, u.Refused)
+
+	u = c.FitsEmpty(huge, experiment.PlacementPack)
+	require.NotNil(t, u)
+	assert.True(t, u.Refused, "the target's refusal makes the model's never final")
+	assert.Equal(t, "no node has 64 free CPUs (largest: 4)", u.Reason(), "the model's own account comes first")
+
+	assert.Nil(t, c.FitsEmpty(single(2, 512, 0), experiment.PlacementPack), "other shapes are untouched")
+	assert.Equal(t, c.Refused, c.Clone().Refused, "a clone keeps the refusals")
+}

@@ -78,6 +78,9 @@ type DryRun struct {
 	Job    string `json:"job"`
 	// Reason is empty when Nomad would place the whole job now.
 	Reason string `json:"reason,omitempty"`
+	// Never says no node could ever hold it: every node was filtered
+	// out (constraints, missing drivers or devices).
+	Never bool `json:"never,omitempty"`
 }
 
 // ShapePlan is one distinct resource request and the trials that make it.
@@ -97,6 +100,10 @@ type NeverRuns struct {
 	Reason   string   `json:"reason"`
 	Shape    string   `json:"shape"`
 	TrialIDs []string `json:"trial_ids"`
+	// Refused says the target's own scheduler said so (Nomad's dry run),
+	// rather than tune's model of the nodes' resources: such trials are
+	// errors in on_unfit = "queue" mode too.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // PlannedTrial is one trial in the plan.
@@ -178,7 +185,7 @@ func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.D
 		key := info.plan.Never + "\x00" + info.plan.Text
 		nr, ok := never[key]
 		if !ok {
-			nr = &NeverRuns{Reason: info.plan.Never, Shape: info.plan.Text}
+			nr = &NeverRuns{Reason: info.plan.Never, Shape: info.plan.Text, Refused: info.never.Refused}
 			never[key] = nr
 			neverOrder = append(neverOrder, key)
 		}

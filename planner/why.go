@@ -28,6 +28,10 @@ type Unfit struct {
 	// Dimension is the resource that explains the failure best, one of the
 	// DimensionExhausted keys; empty when it is not a lack of resources.
 	Dimension string
+	// Refused says the target's own scheduler said no node can ever hold
+	// the trial (see Capacity.Refused): no autoscaler adding nodes of
+	// the kinds it has changes that.
+	Refused bool
 
 	reason string
 }

@@ -121,7 +121,7 @@ func TestNomadPlanNamesWhatCanNeverRunAndRegistersNothing(t *testing.T) {
 	assert.Equal(t, 2, r.code, "one of two trials can never run: %s%s", r.stdout, r.stderr)
 	assert.Contains(t, r.stdout, fmt.Sprintf("no node has %d free nvidia/gpu (largest: %d)", largest+2, largest))
 	assert.Contains(t, r.stdout, "Nomad's dry run")
-	assert.Contains(t, r.stdout, "would not be placed now")
+	assert.Contains(t, r.stdout, "can never be placed: no node has 4 nvidia/gpu")
 	assert.Empty(t, w.jobsOf(t), "plan registers nothing")
 }
 

@@ -122,6 +122,9 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	drv, capacity := tgt.driver, tgt.capacity
 	defer drv.Close()
+	if _, err := dryRuns(ctx, tgt, exp, trials); err != nil {
+		return startFailed(env, ctx, err)
+	}
 	plan, d := planner.Build(exp, trials, capacity)
 	diags = append(diags, d...)
 	printDiags(env.stderr, parser, diags)
@@ -131,7 +134,15 @@ func runApply(env *cliEnv, args []string) int {
 	// With on_unfit = "queue" on Nomad, trials that fit no node now are
 	// submitted for the cluster to queue (and an autoscaler to act on).
 	queue := tgt.nomad != nil && exp.OnUnfit == experiment.OnUnfitQueue
-	if plan.Runnable == 0 && !queue {
+	// Nomad's queue can wait for nodes to be added, but not for a driver
+	// or an attribute that no node has.
+	queueable := 0
+	for _, n := range plan.Never {
+		if !n.Refused {
+			queueable += len(n.TrialIDs)
+		}
+	}
+	if plan.Runnable == 0 && (!queue || queueable == 0) {
 		fmt.Fprintf(env.stderr, "tune apply: no trial of %q can run on %s:\n", exp.Name, plan.Target)
 		for _, n := range plan.Never {
 			fmt.Fprintf(env.stderr, "  %s: %s\n", experiment.Count(len(n.TrialIDs), "trial"), n.Reason)
@@ -184,7 +195,7 @@ func runApply(env *cliEnv, args []string) int {
 		}
 	}
 	for _, n := range plan.Never {
-		if queue {
+		if queue && !n.Refused {
 			fmt.Fprintf(env.stdout, "%s %s no node now and %s queued in Nomad (on_unfit = \"queue\"): %s\n", experiment.Count(len(n.TrialIDs), "trial"), pluralWord(len(n.TrialIDs), "fits", "fit"), pluralWord(len(n.TrialIDs), "is", "are"), n.Reason)
 		} else {
 			fmt.Fprintf(env.stdout, "%s can never run here and %s marked as %s: %s\n", experiment.Count(len(n.TrialIDs), "trial"), pluralWord(len(n.TrialIDs), "is", "are"), pluralWord(len(n.TrialIDs), "an error", "errors"), n.Reason)
@@ -222,6 +233,7 @@ func runApply(env *cliEnv, args []string) int {
 		Logger:     logger,
 		Target:     capacity.Target,
 		QueueUnfit: queue,
+		Refused:    capacity.Refused,
 
 		ReplaceChanged: *replace,
 	})

@@ -78,15 +78,17 @@ func runPlan(env *cliEnv, args []string) int {
 		return exitError
 	}
 	defer tgt.driver.Close()
+	// Nomad's dry runs come first: what they say can never be placed is
+	// part of the plan.
+	runs, err := dryRuns(ctx, tgt, exp, trials)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
+		return exitError
+	}
 	plan, d := planner.Build(exp, trials, tgt.capacity)
+	plan.DryRuns = runs
 	diags = append(diags, d...)
 	if !diags.HasErrors() {
-		runs, err := dryRuns(ctx, tgt, exp, trials)
-		if err != nil {
-			fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
-			return exitError
-		}
-		plan.DryRuns = runs
 		ch, err := jobChanges(ctx, tgt, exp, trials)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
@@ -173,7 +175,10 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 		fmt.Fprintln(w, "\nNomad's dry run of one job of each shape, on the cluster as it is now:")
 		for _, dr := range p.DryRuns {
 			verdict := "would be placed now"
-			if dr.Reason != "" {
+			switch {
+			case dr.Never:
+				verdict = "can never be placed: " + dr.Reason
+			case dr.Reason != "":
 				verdict = "would not be placed now: " + dr.Reason
 			}
 			fmt.Fprintf(w, "  %s (%s): %s\n", dr.Shape, experiment.Count(dr.Trials, "trial"), verdict)

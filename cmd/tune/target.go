@@ -113,8 +113,11 @@ func nomadClient(address, namespace string, maxConns int) (*api.Client, error) {
 }
 
 // dryRuns asks Nomad's own scheduler about one job of each distinct trial
-// shape, so that what cannot be placed is said in Nomad's words. Nothing
-// is registered.
+// shape, so that what cannot be placed is said in Nomad's words, and
+// records on the target's capacity the shapes it says no node can ever
+// hold (a driver, a device or an attribute no node has): those can never
+// run, which tune's own model of the nodes cannot see. Nothing is
+// registered.
 func dryRuns(ctx context.Context, t *target, exp *experiment.Experiment, trials []*planner.Trial) ([]planner.DryRun, error) {
 	if t.nomad == nil {
 		return nil, nil
@@ -152,7 +155,10 @@ func dryRuns(ctx context.Context, t *target, exp *experiment.Experiment, trials 
 		}
 		dr := planner.DryRun{Shape: sr.trial.Shape.String(), Trials: sr.count, Job: *job.ID}
 		if unfit != nil {
-			dr.Reason = unfit.Reason()
+			dr.Reason, dr.Never = unfit.Reason(), unfit.Never()
+		}
+		if dr.Never {
+			t.capacity.Refuse(sr.trial.Shape, "Nomad's scheduler: "+dr.Reason)
 		}
 		out = append(out, dr)
 	}

@@ -239,7 +239,9 @@ func (d *Driver) Events() <-chan driver.Event {
 // registers it and returns. When the plan says it would not, nothing is
 // registered and an EventExited with Unplaced follows, so the controller
 // queues the trial again (with on_unfit = "queue" the job is registered
-// anyway, for a blocked evaluation to drive an autoscaler). An error means
+// anyway, for a blocked evaluation to drive an autoscaler). When the plan
+// says no node could ever hold it, in either mode, nothing is registered
+// and an EventExited with Failed and NeverRuns follows. An error means
 // nothing of the attempt is registered.
 func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if err := ctx.Err(); err != nil {
@@ -266,22 +268,26 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	}
 	d.startWatch()
 
-	if req.Experiment.OnUnfit != experiment.OnUnfitQueue {
-		unfit, err := d.DryRun(ctx, job)
-		if err != nil {
-			d.abandon(a)
-			return fmt.Errorf("trial %s attempt %d: %w", a.key.trialID, a.key.attempt, err)
-		}
-		if unfit != nil {
-			d.log.Debug("not registering a job Nomad would not place whole", "job", a.jobID, "reason", unfit.Reason())
-			d.mu.Lock()
+	// The dry run is made in both on_unfit modes: a job no node can ever
+	// hold must not wait in Nomad's queue for ever either.
+	unfit, err := d.DryRun(ctx, job)
+	if err != nil {
+		d.abandon(a)
+		return fmt.Errorf("trial %s attempt %d: %w", a.key.trialID, a.key.attempt, err)
+	}
+	if unfit != nil && (unfit.Never() || req.Experiment.OnUnfit != experiment.OnUnfitQueue) {
+		d.log.Debug("not registering a job Nomad would not place whole", "job", a.jobID, "reason", unfit.Reason(), "never", unfit.Never())
+		d.mu.Lock()
+		if unfit.Never() {
+			a.outcome.decide(outcomeNeverPlaced, "no node of the cluster can ever hold it: "+unfit.Reason())
+		} else {
 			a.outcome.decide(outcomeUnplaced, unfit.Reason())
-			// Nothing was registered, so there is nothing to take back.
-			a.phase = phaseStopped
-			a.registered(0)
-			d.mu.Unlock()
-			return nil
 		}
+		// Nothing was registered, so there is nothing to take back.
+		a.phase = phaseStopped
+		a.registered(0)
+		d.mu.Unlock()
+		return nil
 	}
 
 	// The ranks of this attempt must not find the last one's rank 0.

@@ -82,6 +82,9 @@ const (
 	// `nomad job stop`); reported as a stop the controller did not ask
 	// for, which it takes as the experiment's end.
 	outcomeJobStopped
+	// outcomeNeverPlaced: Nomad's dry run says no node could ever hold
+	// the job; nothing was registered, and no attempt would do better.
+	outcomeNeverPlaced
 	// outcomeEvicted: Nomad stopped an allocation on its own (a drain,
 	// `nomad alloc stop`); the attempt failed, and whatever Nomad places
 	// in its stead must be stopped too.
@@ -127,6 +130,8 @@ func (o *outcome) event() driver.Event {
 		}
 	case outcomeEvicted:
 		ev.Failed, ev.ExitCode = true, -1
+	case outcomeNeverPlaced:
+		ev.Failed, ev.NeverRuns, ev.ExitCode = true, true, -1
 	case outcomeOpen, outcomeTimedOut:
 		if o.cutOff != "" {
 			ev.Failed, ev.ExitCode, ev.Message = true, -1, "the job's allocations did not end"

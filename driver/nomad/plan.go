@@ -33,6 +33,25 @@ func (u *Unfit) Reason() string {
 	return u.reason
 }
 
+// Never says no node of the cluster could hold the job even if it were
+// empty: for some group, every node Nomad evaluated was filtered out (by
+// constraints, missing drivers or devices, the node pool's nodes not
+// matching, distinct hosts). Nodes that are only short of free resources
+// now may hold it later, and so may datacenters or a pool without a ready
+// node (Nomad counts a node that is down like one that does not exist):
+// those are not never.
+func (u *Unfit) Never() bool {
+	if u == nil {
+		return false
+	}
+	for _, m := range u.Failed {
+		if m != nil && m.NodesEvaluated > 0 && m.NodesExhausted == 0 && m.NodesFiltered >= m.NodesEvaluated {
+			return true
+		}
+	}
+	return false
+}
+
 // DryRun asks Nomad's scheduler whether the job would be placed whole on
 // the cluster as it is now. Nothing is registered. A nil Unfit means every
 // allocation would be placed.

@@ -133,3 +133,36 @@ func TestAPlanWithoutFailuresFits(t *testing.T) {
 	var u *Unfit
 	assert.Equal(t, "", u.Reason())
 }
+
+func TestOnlyNodesFilteredOutMakeAJobNeverPlaceable(t *testing.T) {
+	tests := []struct {
+		name   string
+		failed map[string]*api.AllocationMetric
+		never  bool
+	}{
+		{"a driver no node has", map[string]*api.AllocationMetric{"trial": {
+			NodesEvaluated: 4, NodesFiltered: 4, ConstraintFiltered: map[string]int{"missing drivers": 4}}}, true},
+		{"a constraint every node fails", map[string]*api.AllocationMetric{"trial": {
+			NodesEvaluated: 3, NodesFiltered: 3, ConstraintFiltered: map[string]int{"${attr.kernel.name} = windows": 3}}}, true},
+		{"a device no node has", map[string]*api.AllocationMetric{"trial": {
+			NodesEvaluated: 2, NodesFiltered: 2, ConstraintFiltered: map[string]int{"missing devices": 2}}}, true},
+		{"one group of a gang filtered everywhere", map[string]*api.AllocationMetric{
+			"ps":     {NodesEvaluated: 2, NodesExhausted: 2},
+			"worker": {NodesEvaluated: 2, NodesFiltered: 2, ConstraintFiltered: map[string]int{"distinct_hosts": 2}}}, true},
+		{"nodes that are full now", map[string]*api.AllocationMetric{"trial": {
+			NodesEvaluated: 4, NodesExhausted: 4, DimensionExhausted: map[string]int{"cpu": 4}}}, false},
+		{"some nodes full and the others filtered", map[string]*api.AllocationMetric{"trial": {
+			NodesEvaluated: 4, NodesExhausted: 1, NodesFiltered: 3, ConstraintFiltered: map[string]int{"missing drivers": 3}}}, false},
+		{"no ready node in the datacenter", map[string]*api.AllocationMetric{"trial": {
+			NodesAvailable: map[string]int{"dc1": 0}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := unfitOf(testJob(testGroup("trial", 1, 100, 64)), tt.failed)
+			require.NotNil(t, u)
+			assert.Equal(t, tt.never, u.Never())
+		})
+	}
+	var fits *Unfit
+	assert.False(t, fits.Never(), "a job that fits")
+}
