@@ -51,6 +51,10 @@ func (t *Trial) Params(space *experiment.Space) map[string]any {
 // in num_samples or a huge grid is an error instead of an out-of-memory.
 const MaxTrials = experiment.MaxTrials
 
+// MaxTrialValues bounds trials × parameters, the values every trial holds:
+// 250,000 trials of 20 parameters, or 5,000 trials of 1,000.
+const MaxTrialValues = 5_000_000
+
 // Trials generates every trial of the experiment: for each of num_samples,
 // every grid point, with random parameters drawn from a source seeded by
 // the experiment seed and the trial index, so the same file and seed always
@@ -72,6 +76,14 @@ func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
 		}}
 	}
 	total := points * samples
+	if n := len(e.Space.Params); n > 0 && total > MaxTrialValues/n {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Too many trial values",
+			Detail:   fmt.Sprintf("%s × %s is %d values: more than the %d tune holds for one experiment. Use fewer trials or fewer parameters.", experiment.Count(total, "trial"), experiment.Count(n, "parameter"), total*n, MaxTrialValues),
+			Subject:  e.DefRange.Ptr(),
+		}}
+	}
 	trials := make([]*Trial, 0, total)
 	// One backing array for every trial's values keeps 100,000 trials to a
 	// few allocations.

@@ -237,6 +237,26 @@ experiment "count" {
 	}
 }
 
+func TestTooManyTrialValuesIsAnError(t *testing.T) {
+	params := ""
+	for i := range 26 {
+		params += fmt.Sprintf("    p%d = uniform(0, 1)\n", i)
+	}
+	exp := loadExperiment(t, `
+experiment "wide" {
+  num_samples = 200000
+  space {
+`+params+`  }`+task+`
+}`)
+	ts, diags := planner.Trials(exp)
+	assert.Nil(t, ts)
+	require.Len(t, diags, 1)
+	assert.Equal(t, "Too many trial values", diags[0].Summary)
+	assert.Equal(t, "200000 trials × 26 parameters is 5200000 values: more than the 5000000 tune holds for one experiment. Use fewer trials or fewer parameters.", diags[0].Detail)
+	require.NotNil(t, diags[0].Subject)
+	assert.Equal(t, 2, diags[0].Subject.Start.Line)
+}
+
 func TestTooManyTrialsIsAnError(t *testing.T) {
 	exp := loadExperiment(t, `
 experiment "huge" {
