@@ -27,6 +27,7 @@ import (
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/results"
+	"github.com/nomad-tune/tune/scheduler"
 )
 
 // Options are the inputs of one run.
@@ -154,6 +155,8 @@ type controller struct {
 	best        *results.TrialRecord
 	lastSummary time.Time
 	warnings    map[string]bool
+	// sched stops trials early; nil when the experiment has no scheduler.
+	sched scheduler.Scheduler
 }
 
 // Run runs the experiment until every trial is done, the time budget is
@@ -201,6 +204,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 		c.capacity.Refused[key] = reason
 	}
+	if c.sched, err = scheduler.New(c.exp.Scheduler, c.exp.Metric, c.exp.Mode, len(opts.Trials)); err != nil {
+		return nil, err
+	}
 	for _, t := range opts.Trials {
 		c.trials[t.ID] = t
 	}
@@ -214,6 +220,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	c.started = c.clock.Now()
 	if err := c.adopt(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.replaySchedule(); err != nil {
 		return nil, err
 	}
 	c.initialise()
@@ -477,7 +486,13 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 		c.updateBest(r.rec)
 		c.notify(TrialReported, r.rec, "")
 		c.checkMetric(r.rec)
-		if reason := c.stopRule(r.rec.LastResult); reason != "" {
+		// The scheduler sees every report, even one a stop rule ends the
+		// trial at: its rungs rank the trials that reached them.
+		reason := c.schedule(r.rec)
+		if rule := c.stopRule(r.rec.LastResult); rule != "" {
+			reason = rule
+		}
+		if reason != "" {
 			c.stop(ctx, r, reason, true)
 		}
 	case driver.EventWarning:

@@ -190,6 +190,7 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	// The record is saved after the next admission: the trials waiting
 	// for this one's resources start without waiting on the disk.
 	c.unsaved = append(c.unsaved, rec)
+	c.scheduleEnd(rec)
 	c.updateBest(rec)
 	c.remember(rec)
 	c.notify(d.Kind, rec, d.Message)

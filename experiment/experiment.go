@@ -87,9 +87,11 @@ type Experiment struct {
 	// Constraints apply to every group of every trial.
 	Constraints []*ConstraintSpec
 
-	Failure    Failure
-	Stop       Stop
-	Search     Search
+	Failure Failure
+	Stop    Stop
+	Search  Search
+	// Scheduler stops trials early; nil runs every trial to its end.
+	Scheduler  *Scheduler
 	Nomad      Nomad
 	WaitForGPU *WaitForGPU
 

@@ -34,6 +34,7 @@ var experimentSchema = &hcl.BodySchema{
 		{Type: "stop"},
 		{Type: "nomad"},
 		{Type: "wait_for_gpu"},
+		{Type: "scheduler", LabelNames: []string{"kind"}},
 	},
 }
 
@@ -286,6 +287,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 	if bs := blocks["stop"]; len(bs) > 0 {
 		exp.Stop = d.stop(bs[0])
 	}
+	exp.Scheduler = d.scheduler(blocks["scheduler"], exp)
 	if bs := blocks["nomad"]; len(bs) > 0 {
 		d.nomad(bs[0], &exp.Nomad)
 	}
