@@ -241,6 +241,7 @@ func (c *compiler) meta() map[string]string {
 	// so user meta must not shadow them.
 	if c.escape {
 		meta[dollarMeta] = "$"
+		meta[percentMeta] = "%"
 	}
 	meta[trialenv.MetaManagedBy] = trialenv.ManagedBy
 	meta[trialenv.MetaExperiment] = c.e.Name

@@ -577,7 +577,7 @@ func TestCompileRefusesWaitForGPUWithItsLine(t *testing.T) {
 func TestCompileEscapesParameterTextOnlyAgainstNomadsInterpolation(t *testing.T) {
 	src := `experiment "esc" {
   space {
-    s = "$${node.unique.name}"
+    s = "$${node.unique.name} 5%%{x}"
   }
   task "t" {
     command = "x"
@@ -590,10 +590,11 @@ func TestCompileEscapesParameterTextOnlyAgainstNomadsInterpolation(t *testing.T)
 	job, diags, _ := compileSource(t, src, 0, jobs.Options{MHzPerCore: 1000})
 	require.False(t, diags.HasErrors(), diagText(diags))
 	task := job.TaskGroups[0].Tasks[0]
-	assert.Equal(t, []string{"--s=${NOMAD_META_tune_dollar}{node.unique.name}", "--out=${NOMAD_ALLOC_DIR}"}, task.Config["args"],
+	assert.Equal(t, []string{"--s=${NOMAD_META_tune_dollar}{node.unique.name} 5${NOMAD_META_tune_percent}{x}", "--out=${NOMAD_ALLOC_DIR}"}, task.Config["args"],
 		"the parameter is escaped, the file's own interpolation is not")
-	assert.Equal(t, "${NOMAD_META_tune_dollar}{node.unique.name}", task.Env["S"])
-	assert.Equal(t, `{"s":"${NOMAD_META_tune_dollar}{node.unique.name}"}`, task.Env["TUNE_CONFIG"])
-	assert.Equal(t, "$", job.Meta["tune_dollar"], "the escape's reference is defined")
-	assert.Equal(t, `{"s":"${node.unique.name}"}`, job.Meta["tune_params"], "meta is not interpolated: it keeps the text")
+	assert.Equal(t, "${NOMAD_META_tune_dollar}{node.unique.name} 5${NOMAD_META_tune_percent}{x}", task.Env["S"])
+	assert.Equal(t, `{"s":"${NOMAD_META_tune_dollar}{node.unique.name} 5${NOMAD_META_tune_percent}{x}"}`, task.Env["TUNE_CONFIG"])
+	assert.Equal(t, "$", job.Meta["tune_dollar"], "the escapes' references are defined")
+	assert.Equal(t, "%", job.Meta["tune_percent"])
+	assert.Equal(t, `{"s":"${node.unique.name} 5%{x}"}`, job.Meta["tune_params"], "meta is not interpolated: it keeps the text")
 }

@@ -10,37 +10,50 @@ import (
 
 // Parameters reach a Nomad task byte for byte.
 //
-// A Nomad client interpolates a task's env values and its driver config
-// (command, args, ...) with ReplaceEnv (helper/args): in one pass, every
-// ${name} whose name it knows (an environment variable, node.*, attr.*,
-// meta.*) becomes its value. Nothing escapes it: the API has no "$${" (that
-// belongs to the HCL of job files), so a parameter "${node.unique.name}"
-// would reach the trainer as the node's name.
+// A Nomad client reads a task's text in two ways, and neither has an
+// escape that works for the other:
+//   - env values go through ReplaceEnv (helper/args): in one pass, every
+//     ${name} whose name it knows (an environment variable, node.*,
+//     attr.*, meta.*) becomes its value; it has no escape at all;
+//   - the driver config (command, args, ...) is decoded as HCL
+//     (helper/pluginutils/hclutils), where each string is a template:
+//     ${...} is an expression over the task's variables, %{...} a
+//     directive, and $${ and %%{ their escapes.
 //
-// What does survive is a replacement's own text, which the pass never
-// looks at again. So the job carries the meta dollarMeta = "$", which
-// Nomad exports as NOMAD_META_tune_dollar before it interpolates the task,
-// and every "${" of a parameter's text becomes "${NOMAD_META_tune_dollar}{":
-// the pass turns the reference into "$" and leaves the "{" after it
-// alone. Only parameter text is escaped: the ${NOMAD_*} and ${node.*}
-// that the experiment file writes itself keep their meaning. Templates
-// are not interpolated by ReplaceEnv, and tune's own templates hold no
-// parameter.
+// What both leave alone is the value a reference brings in. So the job
+// carries the meta dollarMeta = "$" and percentMeta = "%", which Nomad
+// exports as NOMAD_META_tune_dollar and NOMAD_META_tune_percent before it
+// reads the task, and in a parameter's text every "$" becomes
+// ${NOMAD_META_tune_dollar} and every "%{" becomes
+// ${NOMAD_META_tune_percent}{. Both readers turn each reference into its
+// character and never look at it again; and as no "$" of the text is left,
+// none can turn a reference into "$${", HCL's escape. Only parameter text
+// is escaped: the ${NOMAD_*} and ${node.*} the experiment file writes
+// itself keep their meaning. Templates are read by consul-template, which
+// does not interpolate ${...}, and tune's own templates hold no parameter.
 const (
-	// dollarMeta is the job meta key whose value is "$".
-	dollarMeta = "tune_dollar"
-	// dollarRef is what a "${" of parameter text becomes.
-	dollarRef = "${NOMAD_META_" + dollarMeta + "}{"
+	// dollarMeta and percentMeta are the job meta keys whose values are
+	// "$" and "%".
+	dollarMeta  = "tune_dollar"
+	percentMeta = "tune_percent"
+	dollarRef   = "${NOMAD_META_" + dollarMeta + "}"
+	percentRef  = "${NOMAD_META_" + percentMeta + "}{"
 )
+
+var escaper = strings.NewReplacer("$", dollarRef, "%{", percentRef)
 
 // escapeText escapes a parameter's text against Nomad's interpolation.
 func escapeText(s string) string {
-	return strings.ReplaceAll(s, "${", dollarRef)
+	if !needsEscape(s) {
+		return s
+	}
+	return escaper.Replace(s)
 }
 
-// needsEscape says whether text would change under Nomad's interpolation.
+// needsEscape says whether Nomad could read text otherwise than as
+// written.
 func needsEscape(s string) bool {
-	return strings.Contains(s, "${")
+	return strings.Contains(s, "$") || strings.Contains(s, "%{")
 }
 
 // escapedVars are the trial's variables with every string inside them

@@ -41,6 +41,7 @@ var hostileValues = []struct{ hcl, want string }{
 	{`"$x $HOME"`, "$x $HOME"},
 	{"\"a;b $(x) `y` | z && w > f\"", "a;b $(x) `y` | z && w > f"},
 	{`"it's \"quoted\",  spaced\nnewline\ttab %%{x}"`, "it's \"quoted\",  spaced\nnewline\ttab %{x}"},
+	{`"100% $5 $$${x} %%%{y} ${"$"}{z}"`, "100% $5 $${x} %%{y} ${z}"},
 }
 
 // echoScript reports what the trial received: its argument, an env var

@@ -750,7 +750,7 @@ func (tr *taskRunner) prepare() (*taskStart, error) {
 		dir:         dirs.taskDir,
 		stdout:      tr.stdout,
 		stderr:      tr.stderr,
-		interpolate: func(s string) string { return replaceEnv(s, env, attrs) },
+		interpolate: newConfigEvaluator(env, attrs).eval,
 	}, nil
 }
 

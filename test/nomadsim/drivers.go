@@ -50,9 +50,9 @@ type taskStart struct {
 	dir    string // the task's working directory (raw_exec, exec)
 	stdout io.Writer
 	stderr io.Writer
-	// interpolate resolves ${...} in config strings with the task's
-	// environment and node attributes.
-	interpolate func(string) string
+	// interpolate evaluates a config string as Nomad's client does (see
+	// configEvaluator).
+	interpolate func(string) (string, error)
 }
 
 type driver interface {
@@ -98,7 +98,7 @@ var mockKeys = map[string]string{
 	"exec_command": "block",
 }
 
-func parseMockConfig(cfg map[string]any, interpolate func(string) string) (*mockConfig, error) {
+func parseMockConfig(cfg map[string]any, interpolate func(string) (string, error)) (*mockConfig, error) {
 	c := &mockConfig{}
 	for _, k := range sortedKeys(cfg) {
 		want, ok := mockKeys[k]
@@ -112,7 +112,11 @@ func parseMockConfig(cfg map[string]any, interpolate func(string) string) (*mock
 			if !ok {
 				return nil, fmt.Errorf("failed to parse config: Incorrect attribute value type: %s must be a string", k)
 			}
-			cfg[k] = interpolate(s)
+			text, err := interpolate(s)
+			if err != nil {
+				return nil, err
+			}
+			cfg[k] = text
 		case "number":
 			if _, ok := v.(float64); !ok {
 				return nil, fmt.Errorf("failed to parse config: Incorrect attribute value type: %s must be a number", k)
@@ -258,7 +262,10 @@ func (execDriver) start(t *taskStart) (taskHandle, error) {
 	if command == "" {
 		return nil, &startError{err: errors.New("failed to parse config: Missing required argument: The argument \"command\" is required, but no definition was found.")}
 	}
-	command = t.interpolate(command)
+	command, err := t.interpolate(command)
+	if err != nil {
+		return nil, &startError{err: err}
+	}
 	var args []string
 	if raw, ok := t.config["args"]; ok {
 		list, ok := raw.([]any)
@@ -270,7 +277,11 @@ func (execDriver) start(t *taskStart) (taskHandle, error) {
 			if !ok {
 				return nil, &startError{err: errors.New("failed to parse config: Incorrect attribute value type: args must be a list of strings")}
 			}
-			args = append(args, t.interpolate(s))
+			text, err := t.interpolate(s)
+			if err != nil {
+				return nil, &startError{err: err}
+			}
+			args = append(args, text)
 		}
 	}
 	path := command
