@@ -414,7 +414,10 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	attempt := rec.Attempts
 	rec.Attempts++
 	rec.Spec = c.specOf(t)
-	c.setStatus(rec, results.Running)
+	// Submitted is not running: a job may wait in Nomad's queue. The
+	// trial is RUNNING, and said to have started, once the target says
+	// it runs (EventRunning).
+	c.setStatus(rec, results.Pending)
 	rec.Error, rec.StopReason = "", ""
 	rec.Iterations, rec.LastResult = 0, nil
 	rec.StartedAt, rec.FinishedAt = now, time.Time{}
@@ -452,7 +455,6 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	if d := c.exp.Stop.TrialTimeout; d > 0 {
 		c.addTimer(timer{at: now.Add(d), kind: timerTrialTimeout, trialID: rec.ID, attempt: attempt})
 	}
-	c.notify(TrialStarted, rec, "")
 	return true
 }
 
@@ -469,6 +471,10 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 	switch ev.Kind {
 	case driver.EventRunning:
 		c.log.Trace("trial running", "trial", ev.TrialID)
+		if r.rec.Status == results.Pending && !r.stopping {
+			c.setStatus(r.rec, results.Running)
+			c.notify(TrialStarted, r.rec, "")
+		}
 	case driver.EventReport:
 		if ev.Rank != 0 {
 			// A distributed trial's results are its rank 0's, as in Ray

@@ -25,6 +25,9 @@ type script struct {
 	reports []map[string]any
 	fail    bool
 	hold    bool
+	// queued leaves the attempt waiting in the target's queue: no
+	// EventRunning until the test sends one.
+	queued bool
 }
 
 // fakeDriver runs trials instantly in memory, following a script per
@@ -47,6 +50,8 @@ type fakeDriver struct {
 	adopts   []string
 	// spec is what Spec says a trial runs; nil says nothing.
 	spec func(t *planner.Trial) string
+	// started, when set, hears of every attempt Start made.
+	started chan string
 }
 
 var (
@@ -80,6 +85,9 @@ func (f *fakeDriver) Start(_ context.Context, req driver.StartRequest) error {
 	defer f.mu.Unlock()
 	f.starts = append(f.starts, fmt.Sprintf("%s#%d", req.Trial.ID, req.Attempt))
 	f.play(req)
+	if f.started != nil {
+		f.started <- fmt.Sprintf("%s#%d", req.Trial.ID, req.Attempt)
+	}
 	return nil
 }
 
@@ -103,6 +111,9 @@ func (f *fakeDriver) play(req driver.StartRequest) {
 	f.maxRunning = max(f.maxRunning, len(f.running))
 	sc := f.script(req.Trial, req.Attempt)
 	now := time.Now()
+	if sc.queued {
+		return
+	}
 	f.events <- driver.Event{Kind: driver.EventRunning, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now}
 	for _, m := range sc.reports {
 		f.events <- driver.Event{Kind: driver.EventReport, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now, Metrics: m}

@@ -57,7 +57,7 @@ func (c *controller) fireTimers(ctx context.Context) {
 			}
 		case timerRetry:
 			delete(c.delayed, t.trialID)
-			if rec := c.records[t.trialID]; rec.Status == results.Pending && !c.stopAll {
+			if rec := c.records[t.trialID]; rec.Status == results.Pending && c.running[t.trialID] == nil && !c.stopAll {
 				c.requeue(rec)
 			}
 		case timerBudget:

@@ -171,6 +171,10 @@ func statusRowOf(s *api.JobListStub) statusRow {
 		row.State = "stopped"
 	case s.Status == "dead":
 		row.State = "complete"
+	case row.Allocs["running"] == 0:
+		// Nomad calls a job whose allocations wait to be placed or to
+		// start "running" (or "pending"): nothing of the trial runs yet.
+		row.State = "pending"
 	}
 	return row
 }
