@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -438,6 +439,7 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	c.running[rec.ID] = r
 	err = c.opts.Driver.Start(ctx, driver.StartRequest{
 		Experiment: c.exp, Trial: t, Attempt: attempt, Assignment: a, Stdout: stdout, Stderr: stderr,
+		Dir: filepath.Join(c.opts.Store.Dir(), rec.ID),
 	})
 	if err != nil && ctx.Err() != nil {
 		// Interrupted while starting: no failure of the trial's; it runs

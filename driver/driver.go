@@ -111,6 +111,10 @@ type StartRequest struct {
 	// into events; they are written to Stdout as well.
 	Stdout LineWriter
 	Stderr LineWriter
+	// Dir is the trial's folder of results, where a driver may keep files
+	// of the attempt (the local target renders templates under it); empty
+	// when there is none, and the driver then uses a folder of its own.
+	Dir string
 }
 
 // LineWriter takes whole lines of output, without their line ending.

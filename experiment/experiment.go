@@ -203,6 +203,9 @@ type Group struct {
 	// Resources declared on the group apply to its only task.
 	Tasks       []*Task
 	Constraints []*ConstraintSpec
+	// Volumes and Network are the group's volume and network blocks.
+	Volumes []*VolumeSpec
+	Network *NetworkSpec
 }
 
 // Task is one process of a group.
@@ -223,6 +226,18 @@ type Task struct {
 	Resources *ResourcesSpec
 	// Leader marks the task whose exit ends its group (Nomad `leader`).
 	Leader bool
+	// Lifecycle makes the task a prestart, poststart or poststop task;
+	// nil is a main task.
+	Lifecycle *LifecycleSpec
+	// The rest of Nomad's task vocabulary, each nil or empty when unset.
+	User          hcl.Expression
+	KillSignal    hcl.Expression
+	KillTimeout   hcl.Expression
+	ShutdownDelay hcl.Expression
+	Logs          *LogsSpec
+	Artifacts     []*ArtifactSpec
+	Templates     []*TemplateSpec
+	VolumeMounts  []*VolumeMountSpec
 }
 
 // Attr is one named per-trial expression.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -215,6 +216,18 @@ type TaskSpec struct {
 	Env    []EnvVar
 	Config map[string]any
 	Leader bool
+	// Lifecycle is nil for a main task.
+	Lifecycle *LifecycleSpec
+	User      string
+	// KillSignal is empty for the driver's default (SIGINT on Nomad).
+	KillSignal string
+	// KillTimeout and ShutdownDelay are nil when not set.
+	KillTimeout   *time.Duration
+	ShutdownDelay *time.Duration
+	Logs          *Logs
+	Artifacts     []Artifact
+	Templates     []Template
+	VolumeMounts  []VolumeMount
 }
 
 // EnvVar is one environment variable.
@@ -245,6 +258,7 @@ func (e *Experiment) ResolveTasks(tv TrialVars) ([][]TaskSpec, hcl.Diagnostics) 
 			if t.Config != nil {
 				spec.Config = r.config(t.Config)
 			}
+			r.resolveTaskBlocks(t, &spec)
 			out[gi] = append(out[gi], spec)
 		}
 	}

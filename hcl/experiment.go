@@ -35,6 +35,8 @@ var experimentSchema = &hcl.BodySchema{
 		{Type: "nomad"},
 		{Type: "wait_for_gpu"},
 		{Type: "scheduler", LabelNames: []string{"kind"}},
+		{Type: "volume", LabelNames: []string{"name"}},
+		{Type: "network"},
 	},
 }
 
@@ -44,6 +46,8 @@ var groupSchema = &hcl.BodySchema{
 		{Type: "resources"},
 		{Type: "task", LabelNames: []string{"name"}},
 		{Type: "constraint"},
+		{Type: "volume", LabelNames: []string{"name"}},
+		{Type: "network"},
 	},
 }
 
@@ -53,12 +57,65 @@ var taskSchema = &hcl.BodySchema{
 		{Name: "command"},
 		{Name: "args"},
 		{Name: "leader"},
+		{Name: "user"},
+		{Name: "kill_signal"},
+		{Name: "kill_timeout"},
+		{Name: "shutdown_delay"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "env"},
 		{Type: "config"},
 		{Type: "resources"},
+		{Type: "artifact"},
+		{Type: "template"},
+		{Type: "volume_mount"},
+		{Type: "lifecycle"},
+		{Type: "logs"},
 	},
+}
+
+// Blocks of which a task may have several.
+var repeatedTaskBlocks = map[string]bool{"artifact": true, "template": true, "volume_mount": true}
+
+var artifactSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "destination"}, {Name: "mode"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "options"}, {Type: "headers"}},
+}
+
+var templateSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "data"}, {Name: "source"}, {Name: "destination"}, {Name: "env"},
+		{Name: "change_mode"}, {Name: "change_signal"}, {Name: "perms"},
+		{Name: "left_delimiter"}, {Name: "right_delimiter"},
+	},
+}
+
+var volumeMountSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "volume", Required: true}, {Name: "destination"}, {Name: "read_only"}},
+}
+
+var lifecycleSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "hook", Required: true}, {Name: "sidecar"}},
+}
+
+var logsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "max_files"}, {Name: "max_file_size"}},
+}
+
+var volumeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"}, {Name: "source"}, {Name: "read_only"},
+		{Name: "access_mode"}, {Name: "attachment_mode"}, {Name: "per_alloc"},
+	},
+}
+
+var networkSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "mode"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "port", LabelNames: []string{"label"}}},
+}
+
+var portSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "static"}, {Name: "to"}},
 }
 
 var resourcesSchema = &hcl.BodySchema{
@@ -227,7 +284,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 	for _, b := range content.Blocks {
 		blocks[b.Type] = append(blocks[b.Type], b)
 	}
-	for _, single := range []string{"space", "resources", "failure", "stop", "nomad", "wait_for_gpu"} {
+	for _, single := range []string{"space", "resources", "failure", "stop", "nomad", "wait_for_gpu", "network"} {
 		for _, b := range blocks[single][min(1, len(blocks[single])):] {
 			d.diags = append(d.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -259,6 +316,16 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 			Subject:  shorthand[0].DefRange.Ptr(),
 		})
 	case len(blocks["group"]) > 0:
+		for _, t := range []string{"volume", "network"} {
+			if bs := blocks[t]; len(bs) > 0 {
+				d.diags = append(d.diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "A " + t + " block outside a group",
+					Detail:   fmt.Sprintf("With group blocks, a %s block belongs inside the group whose tasks use it; at the top level it is the shorthand of a one-group trial.", t),
+					Subject:  bs[0].DefRange.Ptr(),
+				})
+			}
+		}
 		seen := map[string]*hcl.Block{}
 		for _, b := range blocks["group"] {
 			name := b.Labels[0]
@@ -273,6 +340,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		}
 	default:
 		g := &experiment.Group{Name: "trial", DefRange: block.DefRange}
+		d.groupBlocks(g, blocks["volume"], blocks["network"])
 		var res *experiment.ResourcesSpec
 		if rs := blocks["resources"]; len(rs) > 0 {
 			res = d.resources(rs[0])
@@ -357,7 +425,7 @@ func (d *decoder) group(b *hcl.Block) *experiment.Group {
 	if a, ok := content.Attributes["count"]; ok {
 		g.Count = d.trialExpr(a.Expr)
 	}
-	var resBlocks, taskBlocks []*hcl.Block
+	var resBlocks, taskBlocks, volumeBlocks, networkBlocks []*hcl.Block
 	for _, cb := range content.Blocks {
 		switch cb.Type {
 		case "resources":
@@ -366,8 +434,21 @@ func (d *decoder) group(b *hcl.Block) *experiment.Group {
 			taskBlocks = append(taskBlocks, cb)
 		case "constraint":
 			g.Constraints = append(g.Constraints, d.constraint(cb))
+		case "volume":
+			volumeBlocks = append(volumeBlocks, cb)
+		case "network":
+			networkBlocks = append(networkBlocks, cb)
 		}
 	}
+	for _, nb := range networkBlocks[min(1, len(networkBlocks)):] {
+		d.diags = append(d.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate network block",
+			Detail:   fmt.Sprintf("A group has at most one network block; the first is at %s.", networkBlocks[0].DefRange),
+			Subject:  nb.DefRange.Ptr(),
+		})
+	}
+	d.groupBlocks(g, volumeBlocks, networkBlocks)
 	for _, rb := range resBlocks[min(1, len(resBlocks)):] {
 		d.diags = append(d.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -406,6 +487,7 @@ func (d *decoder) tasks(g *experiment.Group, blocks []*hcl.Block, shared *experi
 		seen[name] = b
 		g.Tasks = append(g.Tasks, d.task(b))
 	}
+	d.checkTasks(g, where)
 	if shared == nil {
 		return
 	}
@@ -463,10 +545,15 @@ func (d *decoder) task(b *hcl.Block) *experiment.Task {
 	if a, ok := content.Attributes["leader"]; ok {
 		t.Leader, _ = d.boolean(a)
 	}
+	for name, dst := range map[string]*hcl.Expression{"user": &t.User, "kill_signal": &t.KillSignal, "kill_timeout": &t.KillTimeout, "shutdown_delay": &t.ShutdownDelay} {
+		if a, ok := content.Attributes[name]; ok {
+			*dst = d.trialExpr(a.Expr)
+		}
+	}
 	counts := map[string]int{}
 	for _, cb := range content.Blocks {
 		counts[cb.Type]++
-		if counts[cb.Type] > 1 {
+		if counts[cb.Type] > 1 && !repeatedTaskBlocks[cb.Type] {
 			d.diags = append(d.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate " + cb.Type + " block",
@@ -486,6 +573,16 @@ func (d *decoder) task(b *hcl.Block) *experiment.Task {
 			t.Config = d.config(cb.Body)
 		case "resources":
 			t.Resources = d.resources(cb)
+		case "artifact":
+			t.Artifacts = append(t.Artifacts, d.artifact(cb))
+		case "template":
+			t.Templates = append(t.Templates, d.template(cb))
+		case "volume_mount":
+			t.VolumeMounts = append(t.VolumeMounts, d.volumeMount(cb))
+		case "lifecycle":
+			t.Lifecycle = d.lifecycle(cb)
+		case "logs":
+			t.Logs = d.logs(cb)
 		}
 	}
 	_, hasConfigCommand := configAttr(t.Config, "command")

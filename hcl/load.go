@@ -161,6 +161,8 @@ func (l *loader) load(file *hcl.File, filename string, opts Options) (*experimen
 	diags = append(diags, exp.PrepareShapes()...)
 	_, d = exp.ResolveTasks(exp.UnknownTrial())
 	diags = append(diags, d...)
+	_, d = exp.ResolveGroups(exp.UnknownTrial())
+	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -114,6 +114,8 @@ func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 	vars, escaped := escapedVars(t.Vars())
 	specs, d := e.ResolveTasks(vars)
 	diags = append(diags, d...)
+	groupSpecs, d := e.ResolveGroups(t.Vars())
+	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -137,15 +139,16 @@ func compile(e *experiment.Experiment, t *planner.Trial, opts Options) (*api.Job
 		})
 	}
 	c := &compiler{
-		e:      e,
-		t:      t,
-		opts:   opts,
-		shape:  shape,
-		specs:  specs,
-		config: config,
-		escape: escaped || needsEscape(config),
-		world:  shape.Allocs(),
-		seen:   map[string]bool{},
+		e:          e,
+		t:          t,
+		opts:       opts,
+		shape:      shape,
+		specs:      specs,
+		groupSpecs: groupSpecs,
+		config:     config,
+		escape:     escaped || needsEscape(config),
+		world:      shape.Allocs(),
+		seen:       map[string]bool{},
 	}
 	job := c.job()
 	diags = append(diags, c.diags...)
@@ -181,6 +184,8 @@ type compiler struct {
 	opts  Options
 	shape *experiment.Shape
 	specs [][]experiment.TaskSpec
+	// groupSpecs are the groups' volumes and networks.
+	groupSpecs []experiment.GroupSpec
 	// config is TUNE_CONFIG: the parameters as compact JSON.
 	config string
 	// escape says that parameter text is escaped somewhere in the job, so
@@ -274,9 +279,8 @@ func (c *compiler) groups() []*api.TaskGroup {
 	for gi, g := range c.shape.Groups {
 		tg := c.group(g.Name, g.Count, g.Constraints)
 		r := rank{offset: offsets[gi], perAlloc: g.Count > 1, portHere: gi == 0}
-		if r.portHere {
-			tg.Networks = rendezvousNetwork()
-		}
+		tg.Volumes = volumes(c.groupSpecs[gi].Volumes)
+		tg.Networks = c.groupNetworks(c.groupSpecs[gi].Network, r.portHere, gi)
 		for ti, spec := range c.specs[gi] {
 			tg.Tasks = append(tg.Tasks, c.task(spec.Name, spec, g.Tasks[ti], r))
 		}
@@ -307,7 +311,7 @@ func (c *compiler) merged(offsets []int) *api.TaskGroup {
 		}
 	}
 	tg := c.group(mergedGroupName, 1, cons)
-	tg.Networks = rendezvousNetwork()
+	c.mergeGroupBlocks(tg)
 	for gi, g := range c.shape.Groups {
 		hasLeader := false
 		for _, spec := range c.specs[gi] {
@@ -318,7 +322,7 @@ func (c *compiler) merged(offsets []int) *api.TaskGroup {
 				name := fmt.Sprintf("%s-%d-%s", g.Name, i, spec.Name)
 				task := c.task(name, spec, g.Tasks[ti], rank{offset: offsets[gi] + i, portHere: true})
 				task.Leader = false
-				if hasLeader && !spec.Leader {
+				if hasLeader && !spec.Leader && spec.Lifecycle == nil {
 					task.Lifecycle = &api.TaskLifecycle{Hook: api.TaskLifecycleHookPrestart, Sidecar: true}
 				}
 				tg.Tasks = append(tg.Tasks, task)
@@ -370,16 +374,20 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 	task := &api.Task{
 		Name:        name,
 		Driver:      driver,
+		User:        spec.User,
 		Config:      taskConfig(driver, spec),
 		Resources:   c.resources(res),
 		Leader:      spec.Leader,
 		KillTimeout: new(killTimeout),
+		KillSignal:  spec.KillSignal,
 		LogConfig: &api.LogConfig{
 			MaxFiles:      new(logMaxFiles),
 			MaxFileSizeMB: new(logMaxFileSizeMB),
 			Disabled:      new(false),
 		},
 	}
+	taskBlocks(task, spec)
+	c.checkTemplates(spec)
 
 	env := map[string]string{}
 	for _, v := range spec.Env {
@@ -451,7 +459,7 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 		if len(tmpl) > 0 {
 			text = strings.Join(tmpl, "\n") + "\n"
 		}
-		task.Templates = []*api.Template{{
+		task.Templates = append(task.Templates, &api.Template{
 			EmbeddedTmpl: new(text + rendezvous),
 			DestPath:     new(envTemplatePath),
 			Envvars:      new(true),
@@ -462,7 +470,7 @@ func (c *compiler) task(name string, spec experiment.TaskSpec, res experiment.Ta
 			// attempt's variable: fail rather than start without rank
 			// 0's address.
 			ErrMissingKey: new(rendezvous != ""),
-		}}
+		})
 	}
 	return task
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nomad-tune/tune/experiment"
@@ -39,6 +41,8 @@ var goldenCases = []struct {
 	{name: "trial_timeout", file: "trial_timeout.hcl", opts: jobs.Options{MHzPerCore: 1000}},
 	{name: "restarts", file: "restarts.hcl", opts: jobs.Options{MHzPerCore: 2400, Attempt: 1}},
 	{name: "devices", file: "devices.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "task_vocabulary", file: "task_vocabulary.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "csi_gang", file: "csi_gang.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 }
 
 func TestGolden(t *testing.T) {
@@ -71,7 +75,12 @@ func TestGoldenSurviveCanonicalize(t *testing.T) {
 			e, trials := load(t, filepath.Join("testdata", tc.file))
 			job, diags := jobs.Compile(e, trials[tc.trial], tc.opts)
 			require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
+			var before any
+			require.NoError(t, json.Unmarshal(jobJSON(t, job), &before))
 			job.Canonicalize()
+			var after any
+			require.NoError(t, json.Unmarshal(jobJSON(t, job), &after))
+			assertKept(t, before, after, "job")
 			for _, tg := range job.TaskGroups {
 				require.Equal(t, 0, *tg.ReschedulePolicy.Attempts, "group %s reschedules", *tg.Name)
 				require.False(t, *tg.ReschedulePolicy.Unlimited, "group %s reschedules", *tg.Name)
@@ -84,6 +93,36 @@ func TestGoldenSurviveCanonicalize(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// assertKept checks that every value tune set (every leaf that is not
+// null, false, 0 or "") is still there, unchanged, after Canonicalize:
+// Nomad may fill in what tune left unset, never replace what it set.
+func assertKept(t *testing.T, before, after any, path string) {
+	t.Helper()
+	switch b := before.(type) {
+	case map[string]any:
+		a, ok := after.(map[string]any)
+		if !assert.True(t, ok, "%s: Canonicalize replaced an object with %v", path, after) {
+			return
+		}
+		for k, v := range b {
+			assertKept(t, v, a[k], path+"."+k)
+		}
+	case []any:
+		a, ok := after.([]any)
+		if !assert.True(t, ok, "%s: Canonicalize replaced a list with %v", path, after) || !assert.Len(t, a, len(b), "%s: Canonicalize changed the length", path) {
+			return
+		}
+		for i := range b {
+			assertKept(t, b[i], a[i], fmt.Sprintf("%s[%d]", path, i))
+		}
+	default:
+		if before == nil || before == false || before == float64(0) || before == "" {
+			return
+		}
+		assert.Equal(t, before, after, "%s: Canonicalize changed what tune set", path)
 	}
 }
 

@@ -127,6 +127,7 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	plan, d := planner.Build(exp, trials, capacity)
 	diags = append(diags, d...)
+	diags = append(diags, tgt.check(exp, trials)...)
 	printDiags(env.stderr, parser, diags)
 	if diags.HasErrors() {
 		return exitError

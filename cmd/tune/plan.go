@@ -88,6 +88,7 @@ func runPlan(env *cliEnv, args []string) int {
 	plan, d := planner.Build(exp, trials, tgt.capacity)
 	plan.DryRuns = runs
 	diags = append(diags, d...)
+	diags = append(diags, tgt.check(exp, trials)...)
 	if !diags.HasErrors() {
 		ch, err := jobChanges(ctx, tgt, exp, trials)
 		if err != nil {

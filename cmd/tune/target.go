@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/nomad-tune/tune/driver"
@@ -51,6 +52,24 @@ type target struct {
 	capacity *planner.Capacity
 	// nomad is the Nomad driver, nil on this machine.
 	nomad *nomaddrv.Driver
+}
+
+// check says what the target cannot do of the experiment, before anything
+// runs: on this machine, artifacts, volumes, another user and templates it
+// cannot render are errors; on Nomad, a relative command that would not be
+// found on a client is a warning.
+func (t *target) check(exp *experiment.Experiment, trials []*planner.Trial) hcl.Diagnostics {
+	if t.nomad == nil {
+		return local.Check(exp, trials)
+	}
+	if len(trials) == 0 {
+		return nil
+	}
+	specs, diags := exp.ResolveTasks(trials[0].Vars())
+	if diags.HasErrors() {
+		return diags
+	}
+	return jobs.Check(exp, specs)
 }
 
 // openTarget connects to the target. The Nomad client takes the standard

@@ -31,11 +31,22 @@ type attempt struct {
 	// cancelWait aborts a wait_for_gpu in progress.
 	cancelWait context.CancelFunc
 
-	mu       sync.Mutex
+	// phases are the tasks in the order they run: prestart tasks to
+	// completion, then the main tasks with the sidecars and poststart
+	// tasks beside them, then poststop tasks (see lifecyclePhases).
+	phases [][]*taskPlan
+	// scratch is a folder of the attempt's own, removed when it ends.
+	scratch string
+
+	mu sync.Mutex
+	// procs are the processes of the phase that runs now.
 	procs    []*process
 	launched bool
 	// running counts launched processes that have not exited.
-	running    int
+	running int
+	// halted says no further phase may start: the attempt was stopped, or
+	// a prestart task failed.
+	halted     bool
 	stopped    bool
 	stopReason string
 	// failure is the first failure's message; the attempt has failed
@@ -63,7 +74,8 @@ type process struct {
 	done        bool
 	terminating bool
 	// endedByLeader marks a task stopped because its allocation's leader
-	// exited: how it ends is not the attempt's outcome, as in Nomad.
+	// exited, or a sidecar stopped because the main tasks ended: how it
+	// ends is not the attempt's outcome, as in Nomad.
 	endedByLeader bool
 }
 
@@ -78,6 +90,7 @@ func newAttempt(d *Driver, req driver.StartRequest, tasks []*taskPlan) *attempt 
 		stderr:     req.Stderr,
 		waitCtx:    ctx,
 		cancelWait: cancel,
+		phases:     lifecyclePhases(tasks),
 	}
 	if a.stdout == nil {
 		a.stdout = discard{}
@@ -109,6 +122,9 @@ func (a *attempt) emit(ev driver.Event) {
 // it ended.
 func (a *attempt) end(ev driver.Event) {
 	a.cancelWait()
+	if a.scratch != "" {
+		os.RemoveAll(a.scratch)
+	}
 	a.d.forget(a)
 	ev.Kind = driver.EventExited
 	a.emit(ev)
@@ -132,16 +148,59 @@ func (a *attempt) gpuIndices() []int {
 	return out
 }
 
-// launch starts every process, or none: when one fails to start, those
-// already started are killed and reaped before it returns. It starts
-// nothing when the attempt was stopped first.
+// lifecyclePhases orders an attempt's tasks as Nomad's task runner does:
+// prestart tasks that are not sidecars run to completion first; then the
+// main tasks, with prestart sidecars and poststart tasks beside them
+// (Nomad starts poststart tasks once the main tasks run; here they start
+// together); then poststop tasks. Empty phases are left out.
+func lifecyclePhases(tasks []*taskPlan) [][]*taskPlan {
+	var pre, main, post []*taskPlan
+	for _, t := range tasks {
+		switch {
+		case t.hook == experiment.HookPrestart && !t.sidecar:
+			pre = append(pre, t)
+		case t.hook == experiment.HookPoststop:
+			post = append(post, t)
+		default:
+			main = append(main, t)
+		}
+	}
+	var out [][]*taskPlan
+	for _, p := range [][]*taskPlan{pre, main, post} {
+		if len(p) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// launch checks that every task of the attempt can run, then starts the
+// first phase. A command that cannot run fails the start before any task
+// runs, even one of a later phase.
 func (a *attempt) launch() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.stopped {
+	for _, t := range a.tasks {
+		if _, err := lookCommand(t.command, a.dir); err != nil {
+			return fmt.Errorf("starting %s: %w", t.name, &driver.CannotRunError{Err: err})
+		}
+	}
+	if len(a.phases) == 0 {
 		return nil
 	}
-	for _, t := range a.tasks {
+	return a.launchPhase(a.phases[0])
+}
+
+// launchPhase starts every process of a phase, or none: when one fails to
+// start, those already started are killed and reaped before it returns.
+// It starts nothing when the attempt was stopped first.
+func (a *attempt) launchPhase(tasks []*taskPlan) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.halted {
+		a.procs = nil
+		return nil
+	}
+	a.procs = nil
+	for _, t := range tasks {
 		p, err := a.startProcess(t)
 		if err != nil {
 			for _, q := range a.procs {
@@ -231,8 +290,11 @@ func (a *attempt) waitThenRun(w *experiment.WaitForGPU, gpus []int) {
 	a.run()
 }
 
-// run follows launched processes until every one has exited and its
-// output has been read, then ends the attempt.
+// run follows the phases: each one's processes until every one has exited
+// and its output has been read, then the next phase, then it ends the
+// attempt. A failed prestart task ends the attempt; poststop tasks run
+// after the main tasks however those ended, unless the attempt was
+// stopped.
 func (a *attempt) run() {
 	a.mu.Lock()
 	procs := a.procs
@@ -243,6 +305,36 @@ func (a *attempt) run() {
 	}
 	// Queued before any reader starts, so that no report comes before it.
 	a.emit(driver.Event{Kind: driver.EventRunning})
+	a.follow(procs)
+	for _, phase := range a.phases[1:] {
+		a.mu.Lock()
+		if a.failure != "" && phase[0].hook != experiment.HookPoststop {
+			// A prestart task failed: the main tasks never run, and
+			// neither do the poststop tasks that would follow them.
+			a.halted = true
+		}
+		a.mu.Unlock()
+		if err := a.launchPhase(phase); err != nil {
+			a.mu.Lock()
+			if a.failure == "" {
+				a.failure = err.Error()
+			}
+			a.mu.Unlock()
+			break
+		}
+		a.mu.Lock()
+		procs = a.procs
+		a.mu.Unlock()
+		if len(procs) == 0 {
+			break
+		}
+		a.follow(procs)
+	}
+	a.end(a.exitEvent())
+}
+
+// follow reads a phase's processes' output and waits for all of them.
+func (a *attempt) follow(procs []*process) {
 	var wg sync.WaitGroup
 	for _, p := range procs {
 		wg.Add(3)
@@ -263,7 +355,6 @@ func (a *attempt) run() {
 	for _, p := range procs {
 		p.drain.Stop()
 	}
-	a.end(a.exitEvent())
 }
 
 // wait reaps one process and judges how it ended.
@@ -319,21 +410,48 @@ func (a *attempt) exited(p *process, waitErr error) {
 			}
 		}
 	}
+	if !p.plan.sidecar {
+		a.endSidecarsLocked(p.plan.rank)
+	}
+}
+
+// endSidecarsLocked stops an allocation's sidecars once none of its other
+// tasks of this phase runs, as Nomad stops sidecars when the main tasks
+// end.
+func (a *attempt) endSidecarsLocked(rank int) {
+	for _, q := range a.procs {
+		if q.plan.rank == rank && !q.plan.sidecar && !q.done {
+			return
+		}
+	}
+	for _, q := range a.procs {
+		if q.plan.rank == rank && q.plan.sidecar && !q.done && !q.terminating {
+			q.endedByLeader = true
+			a.terminateLocked(q)
+		}
+	}
 }
 
 // stop ends the attempt at the controller's request.
 func (a *attempt) stop(reason string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stopped || a.failure != "" || (a.launched && a.running == 0) {
+	if a.stopped || a.halted {
 		return
 	}
-	a.stopped = true
-	a.stopReason = reason
+	// No later phase starts; the processes of this one end.
+	a.halted = true
 	a.cancelWait()
 	for _, p := range a.procs {
 		a.terminateLocked(p)
 	}
+	if a.failure != "" || (a.launched && a.running == 0) {
+		// It has failed, or its processes have all exited: it keeps its
+		// own outcome.
+		return
+	}
+	a.stopped = true
+	a.stopReason = reason
 }
 
 // terminateLocked sends SIGTERM to a process group, and SIGKILL after the
@@ -347,6 +465,9 @@ func (a *attempt) terminateLocked(p *process) {
 		a.d.log.Debug("cannot signal a task", "task", p.plan.task, "rank", p.plan.rank, "error", err)
 	}
 	grace := a.d.killGrace
+	if p.plan.grace > 0 {
+		grace = p.plan.grace
+	}
 	go func() {
 		t := time.NewTimer(grace)
 		defer t.Stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,11 +139,24 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if req.Experiment == nil || req.Trial == nil {
 		return errors.New("local driver: a start request needs an experiment and a trial")
 	}
-	tasks, err := planTasks(req)
+	dir, scratch, err := taskFolders(req)
 	if err != nil {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
 	}
+	tasks, err := planTasks(req, dir)
+	if err == nil {
+		err = writeAllTaskFiles(tasks)
+	}
+	if err != nil {
+		if scratch {
+			os.RemoveAll(dir)
+		}
+		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
+	}
 	a := newAttempt(d, req, tasks)
+	if scratch {
+		a.scratch = dir
+	}
 
 	d.mu.Lock()
 	if d.closed {
@@ -232,10 +246,22 @@ type taskPlan struct {
 	gpus []string
 	// name says which process this is in messages.
 	name string
+	// hook is the task's lifecycle hook, "" for a main task; a sidecar
+	// runs beside the main tasks and is stopped when they end.
+	hook    string
+	sidecar bool
+	// grace is the time between SIGTERM and SIGKILL (kill_timeout); 0
+	// means the driver's.
+	grace time.Duration
+	// files are the task's rendered templates, written under
+	// allocDir/task before the attempt starts.
+	files    []renderedFile
+	allocDir string
 }
 
-// planTasks lists the processes of an attempt, with their environments.
-func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
+// planTasks lists the processes of an attempt, with their environments
+// and rendered templates; dir is the folder their task folders go in.
+func planTasks(req driver.StartRequest, dir string) ([]*taskPlan, error) {
 	e, t := req.Experiment, req.Trial
 	specs, diags := e.ResolveTasks(t.Vars())
 	if diags.HasErrors() {
@@ -312,6 +338,35 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 					trialenv.Var{Name: trialenv.CUDADevices, Value: strings.Join(gpus, ",")},
 					trialenv.Var{Name: envDeviceOrder, Value: pciBusOrder},
 				)
+				plan := &taskPlan{allocDir: filepath.Join(dir, fmt.Sprintf("alloc-%d", rank))}
+				if l := spec.Lifecycle; l != nil {
+					plan.hook, plan.sidecar = l.Hook, l.Sidecar
+				}
+				if spec.KillTimeout != nil {
+					plan.grace = *spec.KillTimeout
+				}
+				if len(spec.Templates) > 0 {
+					taskDir := filepath.Join(plan.allocDir, spec.Name)
+					vars = append(vars, trialenv.Var{Name: EnvTaskDir, Value: taskDir})
+					// Templates see the task's environment, as Nomad's
+					// env function does; what env templates set comes
+					// before tune's variables, which still win.
+					lookup := envLookup(env, vars)
+					for _, tm := range spec.Templates {
+						f, err := renderTemplate(e.Dir, tm, lookup)
+						if err != nil {
+							return nil, fmt.Errorf("task %q, template at %s: %w", spec.Name, tm.Range, err)
+						}
+						plan.files = append(plan.files, f)
+						if tm.Env {
+							kv, err := templateEnv(f.data)
+							if err != nil {
+								return nil, fmt.Errorf("task %q, template at %s: %w", spec.Name, tm.Range, err)
+							}
+							env = append(env, kv...)
+						}
+					}
+				}
 				for _, v := range vars {
 					env = append(env, v.Name+"="+v.Value)
 				}
@@ -319,22 +374,61 @@ func planTasks(req driver.StartRequest) ([]*taskPlan, error) {
 				if world > 1 {
 					name = fmt.Sprintf("task %s (rank %d)", spec.Name, rank)
 				}
-				tasks = append(tasks, &taskPlan{
-					group:   g.Name,
-					task:    spec.Name,
-					rank:    rank,
-					leader:  spec.Leader,
-					command: spec.Command,
-					args:    slices.Clone(spec.Args),
-					env:     env,
-					gpus:    gpus,
-					name:    name,
-				})
+				plan.group, plan.task, plan.rank, plan.leader = g.Name, spec.Name, rank, spec.Leader
+				plan.command, plan.args, plan.env, plan.gpus, plan.name = spec.Command, slices.Clone(spec.Args), env, gpus, name
+				tasks = append(tasks, plan)
 			}
 			rank++
 		}
 	}
 	return tasks, nil
+}
+
+// taskFolders is the folder tasks' folders go in: the trial's folder from
+// the request, or, when there is none and a task renders templates, a
+// scratch folder (scratch is true) that the attempt removes when it ends.
+func taskFolders(req driver.StartRequest) (dir string, scratch bool, err error) {
+	if req.Dir != "" {
+		return req.Dir, false, nil
+	}
+	for _, g := range req.Experiment.Groups {
+		for _, t := range g.Tasks {
+			if len(t.Templates) > 0 {
+				dir, err := os.MkdirTemp("", "tune-"+req.Trial.ID+"-")
+				return dir, err == nil, err
+			}
+		}
+	}
+	return "", false, nil
+}
+
+// writeAllTaskFiles writes every task's rendered templates before any
+// task starts, as Nomad renders them before a task runs.
+func writeAllTaskFiles(tasks []*taskPlan) error {
+	for _, t := range tasks {
+		if err := writeTaskFiles(t.allocDir, t.task, t.files); err != nil {
+			return fmt.Errorf("task %q: %w", t.task, err)
+		}
+	}
+	return nil
+}
+
+// envLookup finds a variable in env (NAME=VALUE, later entries winning)
+// and then vars, which win over env.
+func envLookup(env []string, vars []trialenv.Var) func(string) string {
+	return func(name string) string {
+		for i := len(vars) - 1; i >= 0; i-- {
+			if vars[i].Name == name {
+				return vars[i].Value
+			}
+		}
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, ok := strings.Cut(env[i], "="); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
 }
 
 // inheritedEnv is what a local trial inherits of tune's environment: all of

@@ -1,0 +1,9 @@
+# want: 5: Artifact without source
+experiment "vocab" {
+  task "train" {
+    command = "local/train.sh"
+    artifact {
+      destination = "local/"
+    }
+  }
+}

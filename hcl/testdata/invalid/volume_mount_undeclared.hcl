@@ -1,0 +1,16 @@
+# want: 11: Mount of an undeclared volume: Task "train" mounts volume "dataset", but its group declares no such volume (did you mean "datasets"?)
+experiment "vocab" {
+  volume "datasets" {
+    type   = "host"
+    source = "imagenet"
+  }
+
+  task "train" {
+    command = "/usr/bin/python3"
+    args    = ["/data/train.py"]
+    volume_mount {
+      volume      = "dataset"
+      destination = "/data"
+    }
+  }
+}
