@@ -167,6 +167,7 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 		fmt.Fprintf(w, "... and %d more %s\n", more, pluralWord(more, "trial", "trials"))
 	}
 	printErrors(w, records)
+	printStopped(w, records)
 	printMissingMetric(w, records, sum.Metric)
 
 	fmt.Fprintln(w)
@@ -189,32 +190,50 @@ func printTable(w io.Writer, sum *results.Summary, records []*results.TrialRecor
 // printErrors names a few failed trials and their last error, so the table
 // does not hide why they failed.
 func printErrors(w io.Writer, records []*results.TrialRecord) {
-	const shown = 3
-	var failed []*results.TrialRecord
-	for _, r := range records {
-		if r.Status == results.Error {
-			failed = append(failed, r)
-		}
-	}
-	if len(failed) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nErrored trials (%d):\n", len(failed))
-	for i, r := range failed {
-		if i == shown {
-			fmt.Fprintf(w, "  ... and %d more\n", len(failed)-shown)
-			break
+	printSome(w, "Errored trials (%d):", 3, records, func(r *results.TrialRecord) string {
+		if r.Status != results.Error {
+			return ""
 		}
 		msg := r.Error
 		if msg == "" {
 			msg = "failed"
 		}
 		first, _, _ := strings.Cut(msg, "\n")
-		attempts := "attempts"
-		if r.Attempts == 1 {
-			attempts = "attempt"
+		return fmt.Sprintf("%s (%d %s): %s", progress.Sanitize(r.ID), r.Attempts, pluralWord(r.Attempts, "attempt", "attempts"), progress.Sanitize(first))
+	})
+}
+
+// printStopped names a few trials that a scheduler or a stop rule ended
+// early and why, so that a short run is not taken for a short trial.
+func printStopped(w io.Writer, records []*results.TrialRecord) {
+	printSome(w, "Stopped trials (%d, reasons in trials.csv):", 5, records, func(r *results.TrialRecord) string {
+		if r.Status != results.Terminated || r.StopReason == "" {
+			return ""
 		}
-		fmt.Fprintf(w, "  %s (%d %s): %s\n", progress.Sanitize(r.ID), r.Attempts, attempts, progress.Sanitize(first))
+		return fmt.Sprintf("%s after %d %s: %s", progress.Sanitize(r.ID), r.Iterations, pluralWord(r.Iterations, "iteration", "iterations"), progress.Sanitize(r.StopReason))
+	})
+}
+
+// printSome prints a titled list of the records line gives a line for
+// (the title's %d is how many), the first shown of them and then how many
+// more.
+func printSome(w io.Writer, title string, shown int, records []*results.TrialRecord, line func(*results.TrialRecord) string) {
+	var lines []string
+	for _, r := range records {
+		if l := line(r); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n"+title+"\n", len(lines))
+	for i, l := range lines {
+		if i == shown {
+			fmt.Fprintf(w, "  ... and %d more\n", len(lines)-shown)
+			break
+		}
+		fmt.Fprintln(w, "  "+l)
 	}
 }
 

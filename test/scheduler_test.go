@@ -1,0 +1,89 @@
+package test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// prunedReason is why asha stops the second trial of prunedExperiment:
+// it reports loss 5 at the first rung, where the first trial reported 1.
+const prunedReason = "asha: at rung training_iteration = 1, loss 5 is above the cut-off 1 of 1 trial"
+
+// prunedExperiment runs three trials one at a time under asha. They report
+// loss 1, 5 and 0.5 once; the second then runs for 30 s more and leaves
+// marker behind unless it is stopped. The third can start only once the
+// second has ended.
+func prunedExperiment(name, marker string) string {
+	return fmt.Sprintf(`experiment %q {
+  metric                = "loss"
+  mode                  = "min"
+  max_concurrent_trials = 1
+  space {
+    loss = grid([1, 5, 0.5])
+  }
+  resources {
+    cpu    = 0.5
+    memory = 128
+  }
+  scheduler "asha" {
+    max_t            = 10
+    reduction_factor = 2
+  }
+  task "t" {
+    driver  = "raw_exec"
+    command = "/bin/sh"
+    args    = ["-c", "echo \"@tune {\\\"loss\\\": ${trial.loss}}\"; if [ ${trial.index} -eq 1 ]; then sleep 30; touch %s; fi"]
+  }
+}
+`, name, marker)
+}
+
+// checkPruned checks what an apply of prunedExperiment left: the second
+// trial stopped at its first report with the reason in its record, the
+// output and `tune results`, and the third run after it.
+func checkPruned(t *testing.T, w *workspace, name string, r result) {
+	t.Helper()
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.NoFileExists(t, filepath.Join(w.dir, "late"), "the pruned trial was stopped, not left to finish")
+	byIndex := map[int]trialRecord{}
+	for _, rec := range w.trialFiles(t, name) {
+		byIndex[rec.Index] = rec
+	}
+	require.Len(t, byIndex, 3)
+	pruned, next := byIndex[1], byIndex[2]
+	assert.Equal(t, "TERMINATED", pruned.Status)
+	assert.Equal(t, prunedReason, pruned.StopReason)
+	assert.Equal(t, 1, pruned.Iterations)
+	assert.Equal(t, "TERMINATED", next.Status)
+	assert.Empty(t, next.StopReason, "the third trial ends by itself")
+	assert.Equal(t, 0.5, next.LastResult["loss"])
+	assert.LessOrEqual(t, trialInterval(t, w, name, pruned.ID).end, trialInterval(t, w, name, next.ID).start,
+		"the third trial runs in the place the pruned one freed")
+	assert.Contains(t, r.stdout, prunedReason)
+
+	table := tune(t, "", "results", name, "-results", w.results)
+	require.Equal(t, 0, table.code, table.stderr)
+	assert.Contains(t, table.stdout, prunedReason)
+}
+
+func TestApplyStopsATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T) {
+	w := newWorkspace(t)
+	w.write(t, "exp.hcl", prunedExperiment("pruned", filepath.Join(w.dir, "late")))
+	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB", "-progress", "plain")
+	checkPruned(t, w, "pruned", r)
+}
+
+func TestNomadStopsTheJobOfATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
+	w.write(t, "exp.hcl", prunedExperiment(w.name, filepath.Join(w.dir, "late")))
+	r := w.apply(t)
+	checkPruned(t, w.workspace, w.name, r)
+	for _, j := range w.jobsOf(t) {
+		assert.Equal(t, "dead", j.Status, j.ID)
+	}
+}
