@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/driver/local"
 )
 
 // The trials of these tests are small sh scripts written next to the
@@ -363,6 +365,28 @@ func pidsIn(t *testing.T, lines []string, field int) []int {
 		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// supervisorsOf are the trial supervisors that the tune of process tunePID
+// started and that still run (none where there is no /proc).
+func supervisorsOf(tunePID int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) > 2 && args[1] == local.SupervisorCommand && args[2] == strconv.Itoa(tunePID) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 func allGone(pids []int) bool {
@@ -761,11 +785,13 @@ done
 	first.wait(t, 10*time.Second)
 
 	finished := w.finishedIDs(t, "resume")
-	// On Linux the trials die with tune (a parent-death signal); elsewhere
-	// they end at their next report, which nobody reads any more.
+	// On Linux the trials die with tune (their supervisors see it go);
+	// elsewhere they end at their next report, which nobody reads any
+	// more. A trial that tune started just before it died may log its
+	// start only now: the log is read once its supervisor is gone too.
 	require.Eventually(t, func() bool {
-		return allGone(pidsIn(t, w.logLines(t, "runs"), 1))
-	}, 10*time.Second, 20*time.Millisecond, "the trials of the killed tune ended")
+		return len(supervisorsOf(first.cmd.Process.Pid)) == 0 && allGone(pidsIn(t, w.logLines(t, "runs"), 1))
+	}, 30*time.Second, 20*time.Millisecond, "the trials of the killed tune ended")
 	before := firstFields(w.logLines(t, "runs"))
 	var interrupted []string
 	for id := range countOf(before) {
@@ -790,7 +816,8 @@ done
 		if finished[rec.ID] {
 			assert.Equal(t, 1, total[rec.ID], "trial %s finished before the kill and does not run again", rec.ID)
 		} else {
-			assert.Equal(t, 1, rerun[rec.ID], "trial %s was not finished and runs once on resume", rec.ID)
+			assert.Equal(t, 1, rerun[rec.ID], "trial %s was not finished and runs once on resume; runs before the resume: %q, after: %q",
+				rec.ID, before, after[len(before):])
 		}
 		rows := w.resultRows(t, "resume", rec.ID)
 		require.Len(t, rows, 5, "trial %s: the results of the attempt that counts", rec.ID)
