@@ -43,6 +43,7 @@ var goldenCases = []struct {
 	{name: "devices", file: "devices.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 	{name: "task_vocabulary", file: "task_vocabulary.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 	{name: "csi_gang", file: "csi_gang.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "markdown_params", file: "markdown_params.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 }
 
 func TestGolden(t *testing.T) {
