@@ -14,14 +14,21 @@ import (
 	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
-func TestNomadCtrlCStopsTuneWhenNomadHangsAndTheRunResumes(t *testing.T) {
-	const trials = 2
-	w := newNomadWorkspace(t)
-	// A cluster of the test's own: it is made to hang.
+// ownCluster points the workspace at a simulated cluster of one node, of
+// the test's own whatever NOMAD_ADDR says: the test injects faults into it.
+func (w *nomadWorkspace) ownCluster(t *testing.T) *nomadsim.Server {
+	t.Helper()
 	sim, err := nomadsim.Start(nomadsim.Options{Seed: 3, Nodes: []nomadsim.NodeSpec{{Count: 1, Cores: 4, MemoryMiB: 8192}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { sim.Close() })
 	w.addr = sim.URL()
+	return sim
+}
+
+func TestNomadCtrlCStopsTuneWhenNomadHangsAndTheRunResumes(t *testing.T) {
+	const trials = 2
+	w := newNomadWorkspace(t)
+	sim := w.ownCluster(t) // it is made to hang
 	release := filepath.Join(w.dir, "release")
 	w.write(t, "exp.hcl", heldExperiment(w.name, trials, trials, 0, release))
 

@@ -93,7 +93,9 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 	if err != nil {
 		return nil, err
 	}
-	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, MaxConns: tf.maxConns})
+	drv, err := nomaddrv.New(nomaddrv.Options{Client: client, Experiment: exp, Logger: logger, MaxConns: tf.maxConns,
+		// An outage is one line on the terminal, and its end another.
+		Notify: func(msg string) { fmt.Fprintf(env.stderr, "tune: %s\n", msg) }})
 	if err != nil {
 		return nil, err
 	}

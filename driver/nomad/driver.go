@@ -47,6 +47,10 @@ type Options struct {
 	// before the attempt is reported ended anyway; 0 means
 	// DefaultStopWait.
 	StopWait time.Duration
+	// Notify hears, in one line each, that Nomad stopped answering (calls
+	// failing for a reason that may pass, being retried) and that it
+	// answers again; nil sends them to the Logger as warnings.
+	Notify func(message string)
 	// InterruptWait bounds what Interrupt waits for Nomad; 0 means
 	// DefaultInterruptWait.
 	InterruptWait time.Duration
@@ -116,6 +120,7 @@ type Driver struct {
 	// the connection budget with everything else the driver does.
 	logReaders chan struct{}
 	logPoll    Backoff
+	health     *health
 
 	// ctx ends the event-stream watcher and what attempts run in the
 	// background once Close has seen every attempt end.
@@ -200,6 +205,11 @@ func New(opts Options) (*Driver, error) {
 	if d.clock == nil {
 		d.clock = clock.Real{}
 	}
+	notify := opts.Notify
+	if notify == nil {
+		notify = func(msg string) { d.log.Warn(msg) }
+	}
+	d.health = &health{clock: d.clock, notify: notify}
 	if d.interruptWait <= 0 {
 		d.interruptWait = DefaultInterruptWait
 	}

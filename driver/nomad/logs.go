@@ -97,8 +97,9 @@ type taskLog struct {
 // so far, through the driver's bounded pool of log readers, at a pace that
 // slows while the task prints nothing and quickens when it does; once the
 // task is dead what is left is read at once, to the end. Transient
-// failures resume from the offset reached, so no line is lost or
-// repeated.
+// failures are retried for as long as the task runs (and a bounded number
+// of times after), resuming from the offset reached, so no line is lost
+// or repeated.
 func (a *attempt) follow(l *taskLog) {
 	defer a.logs.Done()
 	split := newLineSplitter()
@@ -125,6 +126,12 @@ func (a *attempt) follow(l *taskLog) {
 			failures, quiet = 0, 0
 		}
 		switch {
+		case err == nil:
+			a.d.health.answered()
+		case transient(err) && !l.unreachable.Load() && a.logCtx.Err() == nil:
+			a.d.health.failed(err)
+		}
+		switch {
 		case err == nil && dead:
 			split.flush(emit)
 			return
@@ -140,7 +147,9 @@ func (a *attempt) follow(l *taskLog) {
 			case <-a.d.clock.After(wait):
 			}
 		case a.logCtx.Err() != nil:
-		case !transient(err) || failures >= a.d.backoff.Retries || l.unreachable.Load():
+		case !transient(err) || l.unreachable.Load() || dead && failures >= a.d.backoff.Retries:
+			// While the task runs, an outage is waited out: giving up
+			// would lose the rest of its output.
 			a.d.log.Debug("cannot read a task's output", "job", a.jobID, "alloc", l.allocID, "task", l.task, "stream", kind, "error", err)
 			split.flush(emit)
 			return

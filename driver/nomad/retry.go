@@ -58,6 +58,13 @@ func (b Backoff) delay(n int) time.Duration {
 func (d *Driver) retry(ctx context.Context, what string, call func() error) error {
 	for n := 0; ; n++ {
 		err := call()
+		switch {
+		case err == nil || !transient(err) && ctx.Err() == nil:
+			// Nomad answered, even if it said no.
+			d.health.answered()
+		case transient(err):
+			d.health.failed(err)
+		}
 		if err == nil || !transient(err) || n >= d.backoff.Retries {
 			return d.denied(err, what)
 		}

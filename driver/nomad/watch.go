@@ -30,6 +30,7 @@ func (d *Driver) watch() {
 	for d.ctx.Err() == nil {
 		stream, err := d.client.EventStream().Stream(d.ctx, streamTopics, index, d.queryOpts(d.ctx, nil))
 		if err == nil {
+			d.health.answered()
 			d.log.Debug("following the event stream", "index", index)
 			d.catchUp()
 			for batch := range stream {
@@ -49,11 +50,11 @@ func (d *Driver) watch() {
 		}
 		wait := d.backoff.delay(failures)
 		failures++
-		if failures > d.backoff.Retries {
-			d.log.Warn("cannot follow Nomad's event stream; retrying", "wait", wait, "error", err)
-		} else {
-			d.log.Debug("the event stream ended; subscribing again", "index", index, "wait", wait, "error", err)
+		if err != nil && transient(err) {
+			// Said once, with the outage, rather than once a retry.
+			d.health.failed(err)
 		}
+		d.log.Debug("the event stream ended; subscribing again", "index", index, "wait", wait, "error", err)
 		select {
 		case <-d.ctx.Done():
 			return
