@@ -303,7 +303,7 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	// The ranks of this attempt must not find the last one's rank 0.
 	if err := d.clearRendezvous(ctx, a); err != nil {
 		d.abandon(a)
-		return fmt.Errorf("trial %s attempt %d: deleting the rendezvous variable %s of the last attempt: %w", a.key.trialID, a.key.attempt, a.rendezvous, err)
+		return fmt.Errorf("trial %s attempt %d: deleting the rendezvous variable %s of the last attempt (the token needs the variables capabilities write and destroy on nomad/jobs/*): %w", a.key.trialID, a.key.attempt, a.rendezvous, err)
 	}
 	index, err := d.register(ctx, a)
 	if err != nil {

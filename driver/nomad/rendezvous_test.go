@@ -1,6 +1,7 @@
 package nomad
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
 // rendezvousGroup is a group of mock tasks that print where they find
@@ -69,4 +72,15 @@ func TestEveryRankFindsRankZeroOfItsOwnAttempt(t *testing.T) {
 	v, _, err := h.client.Variables().Peek(path, nil)
 	require.NoError(t, err)
 	assert.Nil(t, v, "the variable goes with the attempt")
+}
+
+func TestATokenThatCannotWriteTheRendezvousIsToldSoAndNothingIsRegistered(t *testing.T) {
+	h := setupSim(t, rendezvous, harnessOptions{sim: nomadsim.Options{DenyVariableWrites: true}})
+	err := h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0]})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nomad/jobs/"+h.jobID(0))
+	assert.Contains(t, err.Error(), "the token needs the variables capabilities write and destroy on nomad/jobs/*")
+	registered, _, err := h.client.Jobs().List(nil)
+	require.NoError(t, err)
+	assert.Empty(t, registered, "a trial whose ranks could not find rank 0 is not registered")
 }
