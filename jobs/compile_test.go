@@ -134,6 +134,84 @@ func TestCompileErrors(t *testing.T) {
 			detail:  "got 0",
 			subject: `experiment "nospeed"`,
 		},
+		{
+			name: "a template may not overwrite tune's own env template",
+			src: `experiment "env" {
+  task "train" {
+    command = "python3"
+    template {
+      data        = "X=1"
+      destination = "local/../local/tune.env"
+    }
+  }
+}`,
+			opts:    jobs.Options{MHzPerCore: 2400},
+			summary: "Template destination taken",
+			detail:  "render this template to another file",
+			subject: "template",
+		},
+		{
+			name: "strict_pack cannot merge two volumes of one name",
+			src: `experiment "pack" {
+  placement = "strict_pack"
+  group "a" {
+    volume "data" {
+      source = "imagenet"
+    }
+    task "t" {
+      command = "/bin/true"
+    }
+  }
+  group "b" {
+    volume "data" {
+      source = "coco"
+    }
+    task "t" {
+      command = "/bin/true"
+    }
+  }
+}`,
+			opts:    jobs.Options{MHzPerCore: 2400},
+			summary: "Volume names collide",
+			detail:  "volume \"data\" would mean two volumes",
+			subject: `volume "data"`,
+		},
+		{
+			name: "strict_pack cannot give a network to a group of several allocations",
+			src: `experiment "pack" {
+  placement = "strict_pack"
+  group "a" {
+    count = 2
+    network {
+      port "http" {}
+    }
+    task "t" {
+      command = "/bin/true"
+    }
+  }
+}`,
+			opts:    jobs.Options{MHzPerCore: 2400},
+			summary: "Network in a strict_pack trial",
+			detail:  "the ports of group \"a\" would be shared",
+			subject: "network",
+		},
+		{
+			name: "a port may not take the rendezvous port's label",
+			src: `experiment "port" {
+  group "a" {
+    network {
+      port "tune_rendezvous" {}
+    }
+    task "t" {
+      command = "/bin/true"
+    }
+  }
+}`,
+			opts:    jobs.Options{MHzPerCore: 2400},
+			summary: "Port label taken",
+			detail:  "name this port otherwise",
+			subject: "network",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -597,4 +675,54 @@ func TestCompileEscapesParameterTextOnlyAgainstNomadsInterpolation(t *testing.T)
 	assert.Equal(t, "$", job.Meta["tune_dollar"], "the escapes' references are defined")
 	assert.Equal(t, "%", job.Meta["tune_percent"])
 	assert.Equal(t, `{"s":"${node.unique.name} 5%{x}"}`, job.Meta["tune_params"], "meta is not interpolated: it keeps the text")
+}
+
+func TestCompileStrictPackMergesVolumesAndTheOneNetwork(t *testing.T) {
+	job, diags, _ := compileSource(t, `experiment "pack" {
+  placement = "strict_pack"
+  group "a" {
+    count = 2
+    volume "data" {
+      source    = "imagenet"
+      read_only = true
+    }
+    task "t" {
+      command = "/bin/true"
+      volume_mount {
+        volume      = "data"
+        destination = "/data"
+      }
+    }
+  }
+  group "b" {
+    volume "data" {
+      source    = "imagenet"
+      read_only = true
+    }
+    network {
+      port "metrics" {
+        to = 9100
+      }
+    }
+    task "t" {
+      command = "/bin/true"
+    }
+  }
+}`, 0, jobs.Options{MHzPerCore: 2400})
+	require.False(t, diags.HasErrors(), "%s", diags.Error())
+	require.Len(t, job.TaskGroups, 1)
+	tg := job.TaskGroups[0]
+	require.Len(t, tg.Volumes, 1, "one volume written twice alike is one volume")
+	assert.Equal(t, "imagenet", tg.Volumes["data"].Source)
+	require.Len(t, tg.Networks, 1, "Nomad gives a group one network")
+	var labels []string
+	for _, p := range tg.Networks[0].DynamicPorts {
+		labels = append(labels, p.Label)
+	}
+	assert.ElementsMatch(t, []string{jobs.RendezvousPort, "metrics"}, labels)
+	mounts := 0
+	for _, task := range tg.Tasks {
+		mounts += len(task.VolumeMounts)
+	}
+	assert.Equal(t, 2, mounts, "each allocation's copy of task a/t mounts the volume")
 }
