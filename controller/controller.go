@@ -29,6 +29,7 @@ import (
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/results"
 	"github.com/nomad-tune/tune/scheduler"
+	"github.com/nomad-tune/tune/search"
 )
 
 // Options are the inputs of one run.
@@ -158,6 +159,9 @@ type controller struct {
 	warnings    map[string]bool
 	// sched stops trials early; nil when the experiment has no scheduler.
 	sched scheduler.Scheduler
+	// searcher chooses the values of trials marked Suggested as they are
+	// admitted, and is told of every trial that ends (search.go).
+	searcher search.Searcher
 }
 
 // Run runs the experiment until every trial is done, the time budget is
@@ -220,6 +224,9 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 	}
 	c.started = c.clock.Now()
+	if err := c.initSearch(); err != nil {
+		return nil, err
+	}
 	if err := c.adopt(ctx); err != nil {
 		return nil, err
 	}
@@ -241,13 +248,14 @@ func (c *controller) initialise() {
 			continue
 		}
 		t := c.trials[rec.ID]
-		if !checked[t.Shape] {
+		// A trial still to be suggested is checked when its values are.
+		if !checked[t.Shape] && !t.Suggested {
 			checked[t.Shape] = true
 			never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
 		}
 		// With on_unfit = "queue" the target may yet grow to hold it,
 		// unless its own scheduler refused it.
-		if u := never[t.Shape]; u != nil && (!c.opts.QueueUnfit || u.Refused) {
+		if u := never[t.Shape]; u != nil && (!c.opts.QueueUnfit || u.Refused) && !t.Suggested {
 			c.setStatus(rec, results.Error)
 			rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
 			c.persist(rec)
@@ -344,6 +352,17 @@ func (c *controller) admit(ctx context.Context) {
 			break
 		}
 		t := c.trials[c.order[idx].ID]
+		if t.Suggested {
+			// Values are suggested only for a trial that may start now, so
+			// each sees every trial finished before it could start.
+			if len(noFit) > 0 {
+				kept = append(kept, queue[i:]...)
+				break
+			}
+			if !c.suggest(c.order[idx], t) {
+				continue
+			}
+		}
 		if noFit[t.Shape] {
 			kept = append(kept, idx)
 			continue

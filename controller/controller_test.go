@@ -180,9 +180,13 @@ func (f *fixture) open(t *testing.T) {
 	t.Helper()
 	infos := make([]results.TrialInfo, len(f.trials))
 	for i, tr := range f.trials {
-		infos[i] = results.TrialInfo{ID: tr.ID, Index: tr.Index, Params: tr.Params(&f.exp.Space)}
+		infos[i] = results.TrialInfo{ID: tr.ID, Index: tr.Index}
+		if !tr.Suggested {
+			infos[i].Params = tr.Params(&f.exp.Space)
+		}
 	}
-	store, err := results.Open(f.root, results.Info{Name: f.exp.Name, File: "exp.hcl", Metric: f.exp.Metric, Mode: string(f.exp.Mode), Target: "local"}, infos)
+	store, err := results.Open(f.root, results.Info{Name: f.exp.Name, File: "exp.hcl", Metric: f.exp.Metric, Mode: string(f.exp.Mode), Target: "local",
+		Adaptive: f.exp.Search.Adaptive()}, infos)
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	f.store = store

@@ -192,6 +192,7 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	c.unsaved = append(c.unsaved, rec)
 	c.scheduleEnd(rec)
 	c.updateBest(rec)
+	c.observe(rec)
 	c.remember(rec)
 	c.notify(d.Kind, rec, d.Message)
 

@@ -32,6 +32,7 @@ var experimentSchema = &hcl.BodySchema{
 		{Type: "constraint"},
 		{Type: "failure"},
 		{Type: "stop"},
+		{Type: "search", LabelNames: []string{"algorithm"}},
 		{Type: "nomad"},
 		{Type: "wait_for_gpu"},
 		{Type: "scheduler", LabelNames: []string{"kind"}},
@@ -284,7 +285,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 	for _, b := range content.Blocks {
 		blocks[b.Type] = append(blocks[b.Type], b)
 	}
-	for _, single := range []string{"space", "resources", "failure", "stop", "nomad", "wait_for_gpu", "network"} {
+	for _, single := range []string{"space", "resources", "failure", "stop", "search", "nomad", "wait_for_gpu", "network"} {
 		for _, b := range blocks[single][min(1, len(blocks[single])):] {
 			d.diags = append(d.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -356,6 +357,8 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		exp.Stop = d.stop(bs[0])
 	}
 	exp.Scheduler = d.scheduler(blocks["scheduler"], exp)
+	_, hasMetric := attrs["metric"]
+	exp.Search = d.search(blocks["search"], &exp.Space, hasMetric)
 	if bs := blocks["nomad"]; len(bs) > 0 {
 		d.nomad(bs[0], &exp.Nomad)
 	}

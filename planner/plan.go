@@ -25,10 +25,14 @@ type Plan struct {
 	Mode        string `json:"mode,omitempty"`
 	Seed        uint64 `json:"seed"`
 
-	GridPoints          int `json:"grid_points"`
-	NumSamples          int `json:"num_samples"`
-	NumTrials           int `json:"num_trials"`
-	MaxConcurrentTrials int `json:"max_concurrent_trials"`
+	GridPoints int `json:"grid_points"`
+	NumSamples int `json:"num_samples"`
+	NumTrials  int `json:"num_trials"`
+	// Search names the search algorithm; SearchDetail says how it
+	// chooses values, for people.
+	Search              string `json:"search"`
+	SearchDetail        string `json:"search_detail,omitempty"`
+	MaxConcurrentTrials int    `json:"max_concurrent_trials"`
 
 	Capacity Totals `json:"capacity"`
 
@@ -114,6 +118,9 @@ type PlannedTrial struct {
 	Resources *experiment.Shape `json:"resources"`
 	Runnable  bool              `json:"runnable"`
 	Never     string            `json:"never,omitempty"`
+	// Suggested says the searcher chooses the drawn parameters when the
+	// trial starts; Params and Resources show random search's values.
+	Suggested bool `json:"suggested,omitempty"`
 }
 
 // Build plans the experiment's trials on the capacity. Diagnostics are
@@ -131,6 +138,8 @@ func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.D
 		GridPoints:          e.Space.GridPoints(),
 		NumSamples:          e.NumSamples,
 		NumTrials:           len(trials),
+		Search:              string(e.Search.Algorithm),
+		SearchDetail:        searchDetail(e),
 		MaxConcurrentTrials: e.MaxConcurrentTrials,
 		Capacity:            c.Totals(),
 	}
@@ -175,7 +184,7 @@ func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.D
 	p.Trials = make([]PlannedTrial, len(trials))
 	for i, t := range trials {
 		info := byKey[keys[i]]
-		p.Trials[i] = PlannedTrial{ID: t.ID, Index: t.Index, Params: t.Params(&e.Space), Resources: t.Shape, Runnable: info.never == nil}
+		p.Trials[i] = PlannedTrial{ID: t.ID, Index: t.Index, Params: t.Params(&e.Space), Resources: t.Shape, Runnable: info.never == nil, Suggested: t.Suggested}
 		if info.never == nil {
 			p.Runnable++
 			runnable = append(runnable, shapes[i])
@@ -300,4 +309,18 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	}
 	bw.WriteString("]\n}\n")
 	return bw.Flush()
+}
+
+// searchDetail says how an adaptive search chooses trials' values.
+func searchDetail(e *experiment.Experiment) string {
+	if !e.Search.Adaptive() {
+		return ""
+	}
+	s := e.Search
+	per := ""
+	if e.Space.GridPoints() > 1 {
+		per = " of each grid point"
+	}
+	return fmt.Sprintf("TPE: the first %s%s are random; each later trial's values are suggested from the finished trials when it starts (%d candidates, prior weight %s), and its resources evaluated then",
+		experiment.Count(s.StartupTrials, "trial"), per, s.Candidates, experiment.FormatNumber(s.PriorWeight))
 }

@@ -31,6 +31,12 @@ type Trial struct {
 	// Shape is the trial's evaluated resource request. It may be shared
 	// with other trials: do not modify it.
 	Shape *experiment.Shape
+	// Suggested says an adaptive searcher (search "tpe") chooses the
+	// trial's drawn values when it is about to start: until then Values
+	// and Shape are random search's, which is what the searcher gives a
+	// trial before enough others have finished. Its ID does not depend on
+	// its values, so it stays when they are chosen.
+	Suggested bool
 }
 
 // Vars is what the trial's expressions see as `trial`.
@@ -91,6 +97,8 @@ func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
 	values := make([]cty.Value, total*n)
 	seen := map[string]bool{}
 	idHash := fnv.New64a()
+	adaptive := e.Search.Adaptive()
+	key := []cty.Value{cty.StringVal(definitionKey(e))}
 	for s := 0; s < samples; s++ {
 		for g := 0; g < points; g++ {
 			index := len(trials)
@@ -98,6 +106,12 @@ func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
 			e.Space.TrialValues(e.Seed, index, g, vals)
 			t := &Trial{Index: index, Sample: s, GridPoint: g, Values: vals}
 			t.ID = trialID(idHash, e.Name, index, vals)
+			if adaptive {
+				// The first samples of each grid point are drawn at random
+				// whatever has finished; the others are suggested.
+				t.Suggested = s >= e.Search.StartupTrials
+				t.ID = trialID(idHash, e.Name, index, key)
+			}
 			shape, d := e.ResolveShape(t.Vars())
 			for _, diag := range d {
 				key := diag.Summary + "@" + rangeKey(diag.Subject)
@@ -120,6 +134,22 @@ func rangeKey(r *hcl.Range) string {
 		return ""
 	}
 	return r.String()
+}
+
+// definitionKey is what an adaptive trial's ID hashes instead of its
+// values, which are chosen during the run: the space, the seed and the
+// search settings, so a changed definition still changes every ID and a
+// results folder of another definition is not resumed.
+func definitionKey(e *experiment.Experiment) string {
+	key := fmt.Sprintf("%s %d %d %g %d", e.Search.Algorithm, e.Search.StartupTrials, e.Search.Candidates, e.Search.PriorWeight, e.Seed)
+	for _, p := range e.Space.Params {
+		d := p.Dist
+		key += fmt.Sprintf("\x00%s %s %g %g %g", p.Name, d.Kind, d.Lo, d.Hi, d.Q)
+		for _, v := range d.Values {
+			key += " " + valueText(v)
+		}
+	}
+	return key
 }
 
 func trialID(h interface {

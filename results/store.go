@@ -59,6 +59,12 @@ type Info struct {
 	Mode   string
 	Target string
 	Seed   uint64
+	// Adaptive says trials' values are chosen while the experiment runs
+	// (search "tpe"): the values a record holds when its attempt begins
+	// are written to params.json before the attempt starts, and a resumed
+	// trial keeps the values its folder holds instead of the ones given
+	// to Open, so a trial started before tune was killed keeps its values.
+	Adaptive bool
 }
 
 // TrialInfo is one trial of the experiment as the planner generated it.
@@ -217,7 +223,7 @@ func (s *Store) open(trials []TrialInfo) error {
 	if s.resumed {
 		errs := make([]error, len(s.records))
 		parallel(len(s.records), func(i int) {
-			s.records[i], errs[i] = resumeRecord(s.exp, s.records[i])
+			s.records[i], errs[i] = resumeRecord(s.exp, s.records[i], s.info.Adaptive)
 		})
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("results folder %s: %w", s.dir, err)
@@ -237,7 +243,7 @@ func (s *Store) open(trials []TrialInfo) error {
 // file only says how far it got. A partial last line that a killed tune
 // or a full disk left in result.json or progress.csv goes. A trial folder
 // that is a link is an error: nothing in it is tune's.
-func resumeRecord(exp *folder, fresh *TrialRecord) (*TrialRecord, error) {
+func resumeRecord(exp *folder, fresh *TrialRecord, adaptive bool) (*TrialRecord, error) {
 	d, err := exp.openExisting(fresh.ID)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fresh, nil
@@ -248,6 +254,15 @@ func resumeRecord(exp *folder, fresh *TrialRecord) (*TrialRecord, error) {
 	for _, name := range []string{ResultFile, ProgressFile} {
 		if err := dropPartialLine(d, name); err != nil {
 			return fresh, fmt.Errorf("repairing %s: %w", name, err)
+		}
+	}
+	var kept map[string]any
+	if adaptive {
+		// The values the trial was started with, whatever the planner
+		// would give it now.
+		kept = readParams(d)
+		if kept != nil {
+			fresh.Params = kept
 		}
 	}
 	rec, err := readTrialFileIn(d)
@@ -415,6 +430,11 @@ func (s *Store) BeginAttempt(rec *TrialRecord, attempt int, now time.Time) (stdo
 	a.stdout = newLog(StdoutFile, header, a.ready)
 	a.stderr = newLog(StderrFile, header, a.ready)
 	a.stderr.tail = &tail{}
+	if s.info.Adaptive {
+		if _, err := a.ready(); err != nil {
+			return nil, nil, err
+		}
+	}
 	rec.Iterations = 0
 	rec.LastResult = nil
 	s.attempts[rec.ID] = a
@@ -458,6 +478,21 @@ func prepareTrialDir(exp *folder, id string, params map[string]any) (*folder, er
 		return nil, fmt.Errorf("params of %s: %w", id, err)
 	}
 	return d, nil
+}
+
+// readParams reads a trial folder's params.json; nil when it is missing
+// or unreadable.
+func readParams(d *folder) map[string]any {
+	f, err := d.open(ParamsFile, os.O_RDONLY)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var params map[string]any
+	if json.NewDecoder(f).Decode(&params) != nil {
+		return nil
+	}
+	return params
 }
 
 // ready prepares the attempt's folder once and returns it; every file of

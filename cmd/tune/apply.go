@@ -160,9 +160,14 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	defer release()
 
-	ch, err := jobChanges(ctx, tgt, exp, trials)
-	if err != nil {
-		return startFailed(env, ctx, err)
+	// An adaptive search's trials get their values when they start, so
+	// what the cluster runs is compared with them then (the controller
+	// refuses changed trials the same way).
+	var ch *planner.JobChanges
+	if !exp.Search.Adaptive() {
+		if ch, err = jobChanges(ctx, tgt, exp, trials); err != nil {
+			return startFailed(env, ctx, err)
+		}
 	}
 	if ch != nil && len(ch.Changed) > 0 && !*replace {
 		printChangedRefusal(env.stderr, exp, files[0], ch.Changed)
@@ -171,10 +176,14 @@ func runApply(env *cliEnv, args []string) int {
 
 	infos := make([]results.TrialInfo, len(trials))
 	for i, t := range trials {
-		infos[i] = results.TrialInfo{ID: t.ID, Index: t.Index, Params: t.Params(&exp.Space)}
+		infos[i] = results.TrialInfo{ID: t.ID, Index: t.Index}
+		if !t.Suggested {
+			infos[i].Params = t.Params(&exp.Space)
+		}
 	}
 	store, err := results.Open(*resultsDir, results.Info{
 		Name: exp.Name, File: exp.Filename, Metric: exp.Metric, Mode: string(exp.Mode), Target: capacity.Target, Seed: exp.Seed,
+		Adaptive: exp.Search.Adaptive(),
 	}, infos)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune apply: %v\n", err)

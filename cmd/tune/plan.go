@@ -144,7 +144,10 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	if p.GridPoints > 1 || p.NumSamples > 1 {
 		search = fmt.Sprintf("%s × %s = %s", experiment.Count(p.GridPoints, "grid point"), experiment.Count(p.NumSamples, "sample"), experiment.Count(p.NumTrials, "trial"))
 	}
-	fmt.Fprintf(w, "  Search:  %s, seed %d\n", search, p.Seed)
+	fmt.Fprintf(w, "  Search:  %s, seed %d, %s search\n", search, p.Seed, p.Search)
+	if p.SearchDetail != "" {
+		fmt.Fprintf(w, "           %s\n", p.SearchDetail)
+	}
 	if p.Metric != "" {
 		fmt.Fprintf(w, "  Metric:  %s (%s)\n", p.Metric, p.Mode)
 	}
@@ -266,6 +269,10 @@ func printTrials(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all b
 	for _, t := range p.Trials[:n] {
 		row := []string{"  " + t.ID}
 		for _, param := range exp.Space.Params {
+			if t.Suggested && param.Dist.IsRandom() {
+				row = append(row, "(suggested)")
+				continue
+			}
 			row = append(row, formatValue(t.Params[param.Name]))
 		}
 		res := t.Resources.String()
