@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,4 +87,69 @@ func TestNomadStopsTheJobOfATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T
 	for _, j := range w.jobsOf(t) {
 		assert.Equal(t, "dead", j.Status, j.ID)
 	}
+}
+
+func TestApplyKilledMidExperimentResumesWithTheRungsOfItsResultsFolder(t *testing.T) {
+	w := newWorkspace(t)
+	// The second trial reports only once the test writes release, which
+	// it does after killing the first apply; then it runs for a minute
+	// more unless it is stopped.
+	w.write(t, "trial.sh", `echo "$TUNE_TRIAL_ID $$" >> runs
+if [ "$TUNE_TRIAL_INDEX" -eq 1 ]; then
+  i=0
+  while [ ! -e release ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i + 1)); done
+fi
+echo "@tune {\"loss\": $1}"
+if [ "$TUNE_TRIAL_INDEX" -eq 1 ]; then
+  i=0
+  while [ $i -lt 3000 ]; do sleep 0.02; i=$((i + 1)); done
+  touch late
+fi
+`)
+	w.write(t, "exp.hcl", `experiment "rungs" {
+  metric                = "loss"
+  mode                  = "min"
+  max_concurrent_trials = 1
+  space {
+    loss = grid([1, 5, 0.5])
+  }
+  resources {
+    cpu    = 0.5
+    memory = 64
+  }
+  scheduler "asha" {
+    max_t            = 10
+    reduction_factor = 2
+  }
+  task "train" {
+    command = "sh"
+    args    = ["trial.sh", "${trial.loss}"]
+  }
+}
+`)
+	flags := []string{"-local-cpus", "2", "-local-memory", "64GiB"}
+	first := w.start(t, flags...)
+	// With one trial at a time, the second runs once the first is done.
+	require.Eventually(t, func() bool {
+		return len(w.finishedIDs(t, "rungs")) == 1 && len(w.logLines(t, "runs")) == 2
+	}, 30*time.Second, 10*time.Millisecond, "the first trial finished and the second runs")
+	require.NoError(t, first.cmd.Process.Kill())
+	first.wait(t, 10*time.Second)
+	require.Eventually(t, func() bool {
+		return allGone(pidsIn(t, w.logLines(t, "runs"), 1))
+	}, 90*time.Second, 20*time.Millisecond, "the trials of the killed tune ended")
+	w.write(t, "release", "")
+
+	r := w.apply(t, flags...)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	byIndex := map[int]trialRecord{}
+	for _, rec := range w.resultsOf(t, "rungs").Trials {
+		byIndex[rec.Index] = rec
+	}
+	require.Len(t, byIndex, 3)
+	assert.Equal(t, prunedReason, byIndex[1].StopReason,
+		"the second trial is judged against the first one's report, which only the results folder holds")
+	assert.Equal(t, "TERMINATED", byIndex[2].Status)
+	assert.Empty(t, byIndex[2].StopReason)
+	assert.NoFileExists(t, w.path("late"))
 }
