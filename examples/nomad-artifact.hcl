@@ -44,7 +44,7 @@ experiment "ddp-imagenet" {
     }
 
     task "train" {
-      driver       = "raw_exec"
+      driver       = "exec"
       command      = "/usr/bin/python3"
       args         = ["local/code/train.py", "--config=local/config.json", "--data=/data"]
       kill_signal  = "SIGINT"

@@ -188,6 +188,17 @@ func (d *decoder) checkTasks(g *experiment.Group, where hcl.Range) {
 				Subject:  m.DefRange.Ptr(),
 			})
 		}
+		if t.Driver == "raw_exec" && len(t.VolumeMounts) > 0 {
+			// Nomad's raw_exec driver declares no mount support, and the
+			// client fails the task when it is given a volume to mount
+			// (the task runner's volume hook).
+			d.diags = append(d.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Volume mount in a raw_exec task",
+				Detail:   fmt.Sprintf("Task %q runs with Nomad's raw_exec driver (the default), which cannot mount volumes: a Nomad client fails it at start. Use driver = \"exec\" or \"docker\", which mount them.", t.Name),
+				Subject:  t.VolumeMounts[0].DefRange.Ptr(),
+			})
+		}
 		if t.Leader {
 			leaders++
 			if leaders == 2 {

@@ -687,6 +687,7 @@ func TestCompileStrictPackMergesVolumesAndTheOneNetwork(t *testing.T) {
       read_only = true
     }
     task "t" {
+      driver  = "exec"
       command = "/bin/true"
       volume_mount {
         volume      = "data"

@@ -174,6 +174,7 @@ func TestCheckRefusesWhatTheLocalTargetCannotDo(t *testing.T) {
     source = "imagenet"
   }
   task "train" {
+    driver  = "exec"
     command = "/bin/true"
     volume_mount {
       volume      = "data"

@@ -24,6 +24,7 @@ experiment "csi" {
     }
 
     task "train" {
+      driver  = "exec"
       command = "/opt/train/bin/train"
       volume_mount {
         volume      = "scratch"

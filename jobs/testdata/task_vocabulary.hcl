@@ -30,6 +30,7 @@ experiment "vocab" {
   }
 
   task "train" {
+    driver         = "exec"
     command        = "local/code/train.py"
     args           = ["--config", "local/config.json"]
     user           = "trainer"
