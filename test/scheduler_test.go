@@ -14,11 +14,10 @@ import (
 // it reports loss 5 at the first rung, where the first trial reported 1.
 const prunedReason = "asha: at rung training_iteration = 1, loss 5 is above the cut-off 1 of 1 trial"
 
-// prunedExperiment runs three trials one at a time under asha. They report
-// loss 1, 5 and 0.5 once; the second then runs for 30 s more and leaves
-// marker behind unless it is stopped. The third can start only once the
-// second has ended.
-func prunedExperiment(name, marker string) string {
+// prunedExperiment runs three trials one at a time under asha, with task
+// as the attributes of their task; they report loss 1, 5 and 0.5 once (the
+// loss parameter). The third can start only once the second has ended.
+func prunedExperiment(name, task string) string {
 	return fmt.Sprintf(`experiment %q {
   metric                = "loss"
   mode                  = "min"
@@ -35,12 +34,18 @@ func prunedExperiment(name, marker string) string {
     reduction_factor = 2
   }
   task "t" {
-    driver  = "raw_exec"
-    command = "/bin/sh"
-    args    = ["-c", "echo \"@tune {\\\"loss\\\": ${trial.loss}}\"; if [ ${trial.index} -eq 1 ]; then sleep 30; touch %s; fi"]
+%s
   }
 }
-`, name, marker)
+`, name, task)
+}
+
+// reportOnceTask reports the trial's loss; the second trial then runs for
+// 30 s more and leaves marker behind unless it is stopped.
+func reportOnceTask(marker string) string {
+	return fmt.Sprintf(`    driver  = "raw_exec"
+    command = "/bin/sh"
+    args    = ["-c", "echo \"@tune {\\\"loss\\\": ${trial.loss}}\"; if [ ${trial.index} -eq 1 ]; then sleep 30; touch %s; fi"]`, marker)
 }
 
 // checkPruned checks what an apply of prunedExperiment left: the second
@@ -73,7 +78,7 @@ func checkPruned(t *testing.T, w *workspace, name string, r result) {
 
 func TestApplyStopsATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T) {
 	w := newWorkspace(t)
-	w.write(t, "exp.hcl", prunedExperiment("pruned", filepath.Join(w.dir, "late")))
+	w.write(t, "exp.hcl", prunedExperiment("pruned", reportOnceTask(filepath.Join(w.dir, "late"))))
 	r := w.apply(t, "-local-cpus", "2", "-local-memory", "64GiB", "-progress", "plain")
 	checkPruned(t, w, "pruned", r)
 }
@@ -81,7 +86,7 @@ func TestApplyStopsATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T) {
 func TestNomadStopsTheJobOfATrialTheSchedulerPrunesAndStartsTheNext(t *testing.T) {
 	w := newNomadWorkspace(t)
 	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
-	w.write(t, "exp.hcl", prunedExperiment(w.name, filepath.Join(w.dir, "late")))
+	w.write(t, "exp.hcl", prunedExperiment(w.name, reportOnceTask(filepath.Join(w.dir, "late"))))
 	r := w.apply(t)
 	checkPruned(t, w.workspace, w.name, r)
 	for _, j := range w.jobsOf(t) {
@@ -106,27 +111,8 @@ if [ "$TUNE_TRIAL_INDEX" -eq 1 ]; then
   touch late
 fi
 `)
-	w.write(t, "exp.hcl", `experiment "rungs" {
-  metric                = "loss"
-  mode                  = "min"
-  max_concurrent_trials = 1
-  space {
-    loss = grid([1, 5, 0.5])
-  }
-  resources {
-    cpu    = 0.5
-    memory = 64
-  }
-  scheduler "asha" {
-    max_t            = 10
-    reduction_factor = 2
-  }
-  task "train" {
-    command = "sh"
-    args    = ["trial.sh", "${trial.loss}"]
-  }
-}
-`)
+	w.write(t, "exp.hcl", prunedExperiment("rungs", `    command = "sh"
+    args    = ["trial.sh", "${trial.loss}"]`))
 	flags := []string{"-local-cpus", "2", "-local-memory", "64GiB"}
 	first := w.start(t, flags...)
 	// With one trial at a time, the second runs once the first is done.
