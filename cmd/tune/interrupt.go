@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// interruptWait bounds what an interrupted apply still waits for Nomad
-// (stopping jobs, releasing the lease): the answer to Ctrl-C comes within
+// interruptWait bounds, from the interrupt, all that an interrupted apply
+// still waits for Nomad (the driver gives the trials' stops a second of
+// it; releasing the lease gets the rest): the answer to Ctrl-C comes within
 // two seconds whatever Nomad does.
-const interruptWait = time.Second
+const interruptWait = 1500 * time.Millisecond
 
 // interrupts is the first and second Ctrl-C of a command. The first
 // cancels its context and runs what was registered with onInterrupt, so
@@ -24,9 +25,10 @@ type interrupts struct {
 	stderr io.Writer
 	exit   func(int)
 
-	mu    sync.Mutex
-	fired bool
-	hooks []func()
+	mu      sync.Mutex
+	fired   bool
+	firedAt time.Time
+	hooks   []func()
 }
 
 // watchInterrupts follows signals until stop is called.
@@ -50,7 +52,7 @@ func watchInterrupts(signals <-chan os.Signal, stderr io.Writer, exit func(int))
 
 func (in *interrupts) fire() {
 	in.mu.Lock()
-	in.fired = true
+	in.fired, in.firedAt = true, time.Now()
 	hooks := in.hooks
 	in.mu.Unlock()
 	for _, h := range hooks {
@@ -79,11 +81,21 @@ func (in *interrupts) interrupted() bool {
 	return in.fired
 }
 
-// bounded is a context for work done on the way out: it lasts limit, or
-// interruptWait once interrupted.
+// bounded is a context for work done on the way out: it lasts limit, and
+// once interrupted ends interruptWait after the interrupt at the latest.
 func (in *interrupts) bounded(limit time.Duration) (context.Context, context.CancelFunc) {
-	if in.interrupted() {
-		limit = min(limit, interruptWait)
+	deadline := time.Now().Add(limit)
+	in.mu.Lock()
+	if in.fired {
+		deadline = minTime(deadline, in.firedAt.Add(interruptWait))
 	}
-	return context.WithTimeout(context.Background(), limit)
+	in.mu.Unlock()
+	return context.WithDeadline(context.Background(), deadline)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -656,9 +656,13 @@ func (a *attempt) requestDeregister(purge bool) {
 		err := d.deregister(d.hurry, a.jobID, purge)
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if err != nil {
+		switch {
+		case err != nil && d.hurry.Err() != nil:
+			// Interrupted: the attempt says Nomad did not confirm it.
+			d.log.Debug("cannot deregister a trial job in time", "job", a.jobID, "error", err)
+		case err != nil:
 			d.log.Error("cannot deregister a trial job", "job", a.jobID, "error", err)
-		} else {
+		default:
 			if a.phase == phaseStopping {
 				a.phase = phaseStopped
 			}
