@@ -139,3 +139,14 @@ fi
 	assert.Empty(t, byIndex[2].StopReason)
 	assert.NoFileExists(t, w.path("late"))
 }
+
+func TestApplyRunsTheASHAExampleAndStopsSomeTrials(t *testing.T) {
+	results := t.TempDir()
+	r := tune(t, "", "apply", "examples/asha.hcl", "-results", results, "-progress", "plain", "-local-cpus", "4", "-local-memory", "64GiB")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "Number of trials: 24 (24 TERMINATED)")
+	table := tune(t, "", "results", "asha", "-results", results)
+	require.Equal(t, 0, table.code, table.stderr)
+	assert.Contains(t, table.stdout, "Stopped trials (")
+	assert.Contains(t, table.stdout, ": asha: at rung step = ")
+}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -204,8 +206,12 @@ func printErrors(w io.Writer, records []*results.TrialRecord) {
 }
 
 // printStopped names a few trials that a scheduler or a stop rule ended
-// early and why, so that a short run is not taken for a short trial.
+// early and why, so that a short run is not taken for a short trial. The
+// shortest come first: a trial stopped at its last step (asha's max_t)
+// says the least.
 func printStopped(w io.Writer, records []*results.TrialRecord) {
+	records = slices.Clone(records)
+	slices.SortStableFunc(records, func(a, b *results.TrialRecord) int { return cmp.Compare(a.Iterations, b.Iterations) })
 	printSome(w, "Stopped trials (%d, reasons in trials.csv):", 5, records, func(r *results.TrialRecord) string {
 		if r.Status != results.Terminated || r.StopReason == "" {
 			return ""
