@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hclparse"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/progress"
+	"github.com/nomad-tune/tune/report"
 	"github.com/nomad-tune/tune/results"
 )
 
@@ -212,6 +215,11 @@ func runApply(env *cliEnv, args []string) int {
 		}
 	}
 
+	// The report page is rewritten on a ticker of its own, outside the
+	// controller's loop, and once more when the run ends.
+	reportPath, stopReport := startReport(env, *resultsDir, exp, plan, tgt.nomad != nil)
+	fmt.Fprintf(env.stdout, "Report: %s (rewritten every %s while the experiment runs)\n", reportPath, report.RefreshInterval)
+
 	// A reader of the output that goes away (tune apply | head) must not
 	// kill tune and leave the experiment "running" with its trials
 	// orphaned: with SIGPIPE caught, writes fail instead, progress goes
@@ -247,6 +255,7 @@ func runApply(env *cliEnv, args []string) int {
 
 		ReplaceChanged: *replace,
 	})
+	stopReport()
 	var changed *controller.ChangedError
 	if errors.As(err, &changed) {
 		printChangedRefusal(env.stderr, exp, files[0], changed.TrialIDs)
@@ -325,4 +334,29 @@ func startFailed(env *cliEnv, ctx context.Context, err error) int {
 	}
 	fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
 	return exitError
+}
+
+// startReport writes the plan's part of the report and starts rewriting
+// report.html. The returned function stops the rewriting and writes the
+// page once more, final. A page that cannot be written is a warning: the
+// experiment runs on.
+func startReport(env *cliEnv, root string, exp *experiment.Experiment, plan *planner.Plan, nomad bool) (string, func()) {
+	path := filepath.Join(root, exp.Name, report.File)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	var warned sync.Once
+	warn := func(err error) {
+		warned.Do(func() { fmt.Fprintf(env.stderr, "tune apply: warning: report page: %v\n", err) })
+	}
+	if err := report.WritePlan(root, exp.Name, report.NewPlan(exp, plan, atOnceText(plan), nomad)); err != nil {
+		warn(err)
+	}
+	refresher := report.StartRefresh(root, exp.Name, report.RefreshInterval, time.Now, warn)
+	return path, func() {
+		refresher.Stop()
+		if _, err := report.Write(root, exp.Name, time.Now(), false); err != nil {
+			warn(err)
+		}
+	}
 }

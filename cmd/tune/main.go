@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"fmt":      {"Rewrite experiment files in the canonical format", runFmt},
 	"version":  {"Print the version", runVersion},
 	"results":  {"Show the results table of an experiment (running or finished)", runResults},
+	"report":   {"Write an experiment's report page, report.html, with plots", runReport},
 }
 
 // cliEnv is what a command reads and writes, so tests can run commands in

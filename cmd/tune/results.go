@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -49,16 +50,8 @@ func runResults(env *cliEnv, args []string) int {
 	if err != nil {
 		return flagStatus(err)
 	}
-	if len(names) != 1 {
-		fs.Usage()
-		if list, err := results.Experiments(*root); err == nil && len(list) > 0 {
-			fmt.Fprintf(env.stderr, "\nExperiments in %s: %s\n", *root, strings.Join(list, ", "))
-		}
-		return exitError
-	}
-	name := names[0]
-	if err := results.CheckExperimentName(name); err != nil {
-		fmt.Fprintf(env.stderr, "tune results: %v\n", err)
+	name, ok := experimentArg(env, fs, "results", *root, names)
+	if !ok {
 		return exitError
 	}
 	if *asCSV {
@@ -91,6 +84,24 @@ func runResults(env *cliEnv, args []string) int {
 	printTable(w, sum, records, nil, *limit, *sortBy)
 	fmt.Fprintf(w, "Results folder: %s\n", filepath.Join(*root, name))
 	return exitOK
+}
+
+// experimentArg takes the one experiment name of a verb that reads the
+// results folder: a plain name, never a path. Without one it prints the
+// usage and the experiments there are.
+func experimentArg(env *cliEnv, fs *flag.FlagSet, verb, root string, names []string) (string, bool) {
+	if len(names) != 1 {
+		fs.Usage()
+		if list, err := results.Experiments(root); err == nil && len(list) > 0 {
+			fmt.Fprintf(env.stderr, "\nExperiments in %s: %s\n", root, strings.Join(list, ", "))
+		}
+		return "", false
+	}
+	if err := results.CheckExperimentName(names[0]); err != nil {
+		fmt.Fprintf(env.stderr, "tune %s: %v\n", verb, err)
+		return "", false
+	}
+	return names[0], true
 }
 
 func printTrialsCSV(env *cliEnv, root, name string) int {

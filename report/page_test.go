@@ -1,0 +1,105 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	figurePattern = regexp.MustCompile(`(?s)<figure id="fig-([^"]+)"[^>]*>(.*?)</figure>`)
+	rowPattern    = regexp.MustCompile(`<tr[^>]*><td`)
+	// fetchPattern finds anything a browser would load from elsewhere.
+	fetchPattern = regexp.MustCompile(`(?i)(<script[^>]+src=|<link[^>]+href=|<img[^>]+src=|url\(|@import)`)
+)
+
+// figuresOf maps each figure's id to its body.
+func figuresOf(page string) map[string]string {
+	out := map[string]string{}
+	for _, m := range figurePattern.FindAllStringSubmatch(page, -1) {
+		out[m[1]] = m[2]
+	}
+	return out
+}
+
+func TestThePageShowsEveryPlotOrSaysWhyNot(t *testing.T) {
+	tests := []struct {
+		name      string
+		f         fixture
+		plotted   []string
+		empty     []string
+		rows      int
+		contains  []string
+		errTitles int
+	}{
+		{
+			name:     "a finished experiment plots everything",
+			f:        fixtures[0].f,
+			plotted:  []string{"curves", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
+			rows:     24,
+			contains: []string{"3 trials — max_concurrent_trials", "Nomad job tune-demo-00006-00b99a", "ValueError: lr", "stopped early (6)", "lr (trial parameter, log scale)", "training_iteration (reports)", "wall time since the experiment started (s)", "trials finished (count)", "capacity in use (%)", "trials running (count)"},
+		},
+		{
+			name:     "no finished trial leaves every plot empty with a reason",
+			f:        fixtures[1].f,
+			empty:    []string{"curves", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
+			rows:     5,
+			contains: []string{"none yet", "No trial has started yet."},
+		},
+		{
+			name:     "errors only: the schedule and the errors, no metric plots",
+			f:        fixtures[2].f,
+			plotted:  []string{"schedule", "utilisation"},
+			empty:    []string{"curves", "best-time", "best-count", "parallel", "param-lr"},
+			rows:     4,
+			contains: []string{"Errored trials (4)", "Traceback (most recent call last):", "ValueError: lr"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, m := buildFixture(t, tt.f)
+			page, err := Render(m, false)
+			require.NoError(t, err)
+			text := string(page)
+			figs := figuresOf(text)
+			for _, id := range tt.plotted {
+				require.Contains(t, figs, id)
+				assert.Regexp(t, `(?s)<svg .*<path`, figs[id], id)
+			}
+			for _, id := range tt.empty {
+				require.Contains(t, figs, id)
+				assert.Contains(t, figs[id], `class="empty"`, id)
+				assert.NotContains(t, figs[id], "<svg", id)
+			}
+			assert.Len(t, rowPattern.FindAllString(text, -1), tt.rows)
+			for _, s := range tt.contains {
+				// The page is too long to print when this fails.
+				assert.True(t, strings.Contains(text, s), "the page shows %q", s)
+			}
+			assert.Empty(t, fetchPattern.FindAllString(text, -1), "the page must load nothing from elsewhere")
+			assert.False(t, strings.Contains(text, `http-equiv="refresh"`), "a final page does not reload itself")
+
+			path, err := Write(root, tt.f.name, fixtureStart, true)
+			require.NoError(t, err)
+			written, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, filepath.Join(root, tt.f.name, File), path)
+			assert.True(t, strings.Contains(string(written), `http-equiv="refresh"`), "a page written while running reloads itself")
+		})
+	}
+}
+
+func TestTheTableIsSortedBestFirstAndMarksTheBest(t *testing.T) {
+	_, m := buildFixture(t, fixtures[0].f)
+	page, err := Render(m, false)
+	require.NoError(t, err)
+	text := string(page)
+	first := strings.Index(text, `<tr class="best"><td class="n" data-s="21">`+m.Best+`</td>`)
+	require.GreaterOrEqual(t, first, 0, "the best trial's row is marked")
+	assert.Less(t, first, strings.Index(text, "<tbody>")+len("<tbody>\n")+1, "and comes first")
+}
