@@ -776,22 +776,7 @@ done
 	assert.Equal(t, 1, second.code, "a second apply on the same results folder fails\nstdout:\n%s", second.stdout)
 	assert.Contains(t, second.stderr, "in use")
 
-	// Kill it once some trials are done and others are running.
-	require.Eventually(t, func() bool {
-		done := w.finishedIDs(t, "resume")
-		return len(done) >= 2 && len(w.logLines(t, "runs")) > len(done)
-	}, 30*time.Second, 10*time.Millisecond, "two trials finished while others ran")
-	require.NoError(t, first.cmd.Process.Kill())
-	first.wait(t, 10*time.Second)
-
-	finished := w.finishedIDs(t, "resume")
-	// On Linux the trials die with tune (their supervisors see it go);
-	// elsewhere they end at their next report, which nobody reads any
-	// more. A trial that tune started just before it died may log its
-	// start only now: the log is read once its supervisor is gone too.
-	require.Eventually(t, func() bool {
-		return len(supervisorsOf(first.cmd.Process.Pid)) == 0 && allGone(pidsIn(t, w.logLines(t, "runs"), 1))
-	}, 30*time.Second, 20*time.Millisecond, "the trials of the killed tune ended")
+	finished := w.killMidway(t, first, "resume", 2)
 	before := firstFields(w.logLines(t, "runs"))
 	var interrupted []string
 	for id := range countOf(before) {
@@ -1060,4 +1045,27 @@ echo "@tune {\"loss\": $1}"
 		require.NoError(t, err)
 		assert.Equal(t, "run\n", string(runs), "trial %s ran once", tr.ID)
 	}
+}
+
+// killMidway kills the apply once minDone trials of the experiment are
+// done and others are running (each trial logs "ID PID ..." to runs when
+// it starts), waits until its trials have ended, and returns the trials
+// finished by then.
+func (w *workspace) killMidway(t *testing.T, apply *background, experiment string, minDone int) map[string]bool {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		done := w.finishedIDs(t, experiment)
+		return len(done) >= minDone && len(w.logLines(t, "runs")) > len(done)
+	}, 60*time.Second, 10*time.Millisecond, "%d trials finished while others ran", minDone)
+	require.NoError(t, apply.cmd.Process.Kill())
+	apply.wait(t, 10*time.Second)
+	finished := w.finishedIDs(t, experiment)
+	// On Linux the trials die with tune (their supervisors see it go);
+	// elsewhere they end at their next report, which nobody reads any
+	// more. A trial that tune started just before it died may log its
+	// start only now: the log is read once its supervisor is gone too.
+	require.Eventually(t, func() bool {
+		return len(supervisorsOf(apply.cmd.Process.Pid)) == 0 && allGone(pidsIn(t, w.logLines(t, "runs"), 1))
+	}, 30*time.Second, 20*time.Millisecond, "the trials of the killed tune ended")
+	return finished
 }
