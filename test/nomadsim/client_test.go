@@ -95,6 +95,7 @@ func TestTasks(t *testing.T) {
 		_, c, clk := startManual(t, Options{})
 		_, _, err := c.Jobs().Register(mockJob("ok", 1, map[string]any{"run_for": "10s"}), nil)
 		require.NoError(t, err)
+		waitStarted(t, c, "ok", "work")
 		advance(t, clk, 1, 10*time.Second)
 		eventually(t, jobDead(t, c, "ok"), "job dead")
 		a := jobAllocs(t, c, "ok")[0]
@@ -111,6 +112,7 @@ func TestTasks(t *testing.T) {
 		job.TaskGroups[0].MaxRunDuration = new(10 * time.Minute)
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		waitStarted(t, c, "timeout", "work")
 		// The allocation's deadline and the task's run_for.
 		advance(t, clk, 2, 10*time.Minute)
 		eventually(t, jobDead(t, c, "timeout"), "job dead")
@@ -176,7 +178,9 @@ func TestLifecycle(t *testing.T) {
 		tg.AddTask(side)
 		_, _, err := c.Jobs().Register(job, nil)
 		require.NoError(t, err)
+		waitStarted(t, c, "life", "init")
 		advance(t, clk, 2, 3*time.Second) // the prestart tasks run
+		waitStarted(t, c, "life", "work")
 		advance(t, clk, 2, 5*time.Second) // then the main task, beside the sidecar
 		eventually(t, jobDead(t, c, "life"), "job dead")
 		a := jobAllocs(t, c, "life")[0]

@@ -70,6 +70,22 @@ func advance(t *testing.T, clk *clock.Manual, n int, d time.Duration) {
 	clk.Advance(d)
 }
 
+// waitStarted waits until the API shows task of the job's first
+// allocation started. A task's waits are on the clock a moment before
+// its start is recorded, so a test that measures from the start moves
+// the clock only after this.
+func waitStarted(t *testing.T, c *api.Client, jobID, task string) {
+	t.Helper()
+	eventually(t, func() bool {
+		allocs := jobAllocs(t, c, jobID)
+		if len(allocs) == 0 {
+			return false
+		}
+		ts := allocs[0].TaskStates[task]
+		return ts != nil && !ts.StartedAt.IsZero()
+	}, "task %s of job %s started", task, jobID)
+}
+
 func waitIdle(t *testing.T, s *Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
