@@ -16,6 +16,7 @@ import (
 	"github.com/nomad-tune/tune/controller"
 	nomaddrv "github.com/nomad-tune/tune/driver/nomad"
 	"github.com/nomad-tune/tune/experiment"
+	"github.com/nomad-tune/tune/nomadvars"
 	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/progress"
 	"github.com/nomad-tune/tune/report"
@@ -195,6 +196,9 @@ func runApply(env *cliEnv, args []string) int {
 	defer store.Close()
 
 	fmt.Fprintf(env.stdout, "Experiment %q: %s on %s, at most %s.\n", exp.Name, experiment.Count(len(trials), "trial"), plan.Target, atOnceText(plan))
+	if tgt.nomad != nil {
+		printNomadUI(env.stdout, tgt.address, exp.Name, exp.Nomad.Namespace)
+	}
 	if store.Resumed() {
 		done := 0
 		for _, rec := range store.Records() {
@@ -241,6 +245,19 @@ func runApply(env *cliEnv, args []string) int {
 			}
 		}
 		reporter = progress.New(env.stdout, opts)
+	}
+	if tgt.nomad != nil {
+		// The Nomad UI shows each trial's metrics and the experiment's
+		// summary from Variables that tune keeps current.
+		pub := nomadvars.New(nomadvars.Options{
+			Client: tgt.client, Experiment: exp.Name, Namespace: exp.Nomad.Namespace, Region: exp.Nomad.Region, Logger: logger,
+		})
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), variablesFlushTimeout)
+			defer cancel()
+			pub.Close(ctx)
+		}()
+		reporter = controller.Tee{reporter, pub}
 	}
 	outcome, err := controller.Run(ctx, controller.Options{
 		Experiment: exp,
@@ -299,6 +316,11 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	return exitOK
 }
+
+// variablesFlushTimeout bounds the last writes of the Nomad Variables
+// when tune apply ends, so that a Nomad that stopped answering does not
+// hold it up.
+const variablesFlushTimeout = 10 * time.Second
 
 // progressChoice reads -progress: whether to redraw live, and whether to
 // show progress at all.

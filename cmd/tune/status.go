@@ -126,6 +126,7 @@ func runStatus(env *cliEnv, args []string) int {
 	}
 	printStatus(env.stdout, name, shown, counts, rows)
 	printLease(env.stdout, lease)
+	printNomadUI(env.stdout, addr, name, stubs[0].Namespace)
 	return exitOK
 }
 
@@ -329,6 +330,12 @@ func runStop(env *cliEnv, args []string) int {
 		verb = "Stopped and purged"
 	}
 	fmt.Fprintf(env.stdout, "%s %d of the %s of experiment %q.\n", verb, stopped, experiment.Count(len(stubs), "job"), name)
+	if *purge {
+		// Nomad keeps a job's Variables when it purges the job.
+		if !purgeVariables(env, client, name, *namespace, stubs) {
+			failed++
+		}
+	}
 	if failed > 0 {
 		return exitError
 	}

@@ -50,8 +50,11 @@ func (t *targetFlags) nomadAddress(env *cliEnv) string {
 type target struct {
 	driver   driver.Driver
 	capacity *planner.Capacity
-	// nomad is the Nomad driver, nil on this machine.
-	nomad *nomaddrv.Driver
+	// nomad is the Nomad driver, nil on this machine; client is its
+	// client and address the address the user gave.
+	nomad   *nomaddrv.Driver
+	client  *api.Client
+	address string
 }
 
 // check says what the target cannot do of the experiment, before anything
@@ -104,7 +107,7 @@ func openTarget(ctx context.Context, env *cliEnv, tf *targetFlags, exp *experime
 		drv.Close()
 		return nil, fmt.Errorf("reading the nodes of Nomad at %s: %w", drv.Target(), err)
 	}
-	return &target{driver: drv, capacity: capacity, nomad: drv}, nil
+	return &target{driver: drv, capacity: capacity, nomad: drv, client: client, address: address}, nil
 }
 
 // openNomad connects to the cluster at address and checks, within
