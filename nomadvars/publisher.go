@@ -251,7 +251,9 @@ func (p *Publisher) flush(ctx context.Context, all bool) time.Duration {
 		// Tried again after the interval, with whatever is newest then.
 		due.dirty = true
 		p.mu.Unlock()
-		p.log.Warn("cannot write a Nomad Variable; trying again", "path", due.path, "error", err)
+		// Not a warning: an outage of Nomad is told once by the driver,
+		// and a write that Close cut short is made again by Close.
+		p.log.Debug("cannot write a Nomad Variable; trying again", "path", due.path, "error", err)
 		return p.opts.Interval
 	}
 }
