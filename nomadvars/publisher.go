@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -38,6 +39,12 @@ type Options struct {
 	Experiment string
 	Namespace  string
 	Region     string
+	// Groups name each trial's first task group, by trial ID: its
+	// Variable is the group's (nomad/jobs/<job id>/<group>), which the
+	// job page's Variables tab shows, because nomad/jobs/<job id> itself
+	// holds the rendezvous of ranks that the driver rewrites and deletes.
+	// A trial not named here is taken to have the default group "trial".
+	Groups map[string]string
 	// Interval is the least time between writes of one Variable; 0 is
 	// DefaultInterval.
 	Interval time.Duration
@@ -112,10 +119,21 @@ func start(opts Options, written chan<- string) *Publisher {
 	return p
 }
 
-// TrialPath is the Variable of a trial's job: the path Nomad's UI shows
-// on the job's Variables tab.
-func TrialPath(experiment, trialID string) string {
-	return "nomad/jobs/" + jobs.JobID(experiment, trialID)
+// defaultGroup is the task group of a trial whose experiment names none.
+const defaultGroup = "trial"
+
+// variablePathRE is what Nomad accepts as a Variable's path.
+var variablePathRE = regexp.MustCompile(`^[a-zA-Z0-9-_~/]{1,128}$`)
+
+// TrialPath is the Variable of a trial whose job's first task group is
+// group, and whether Nomad can hold it (a job ID with a '.', from the
+// experiment's name, or too long cannot name a Variable).
+func TrialPath(experiment, trialID, group string) (string, bool) {
+	if group == "" {
+		group = defaultGroup
+	}
+	p := "nomad/jobs/" + jobs.JobID(experiment, trialID) + "/" + group
+	return p, variablePathRE.MatchString(p)
 }
 
 // Changed records the trial and the experiment as they are after c.
@@ -125,7 +143,9 @@ func (p *Publisher) Changed(c controller.Change, s *controller.Snapshot) {
 	ended := c.Kind == controller.TrialFinished || c.Kind == controller.TrialStopped || c.Kind == controller.TrialFailed
 	p.mu.Lock()
 	if c.Trial.ID != "" {
-		p.set(TrialPath(p.opts.Experiment, c.Trial.ID), p.trialItems(c.Trial, s), ended)
+		if path, ok := TrialPath(p.opts.Experiment, c.Trial.ID, p.opts.Groups[c.Trial.ID]); ok {
+			p.set(path, p.trialItems(c.Trial, s), ended)
+		}
 	}
 	p.set(jobs.SummaryPath(p.opts.Experiment), summaryItems(s, p.opts.Experiment), ended || c.Kind == controller.ExperimentDone)
 	p.mu.Unlock()

@@ -78,9 +78,8 @@ func TestPublisherWritesAtABoundedRateAndAtOnceWhenATrialEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	defer p.Close(ctx)
-	trialPath := "nomad/jobs/" + jobs.JobID("quad", "00001-abc")
+	trialPath := "nomad/jobs/" + jobs.JobID("quad", "00001-abc") + "/trial"
 	summaryPath := jobs.SummaryPath("quad")
-	require.Equal(t, trialPath, TrialPath("quad", "00001-abc"))
 
 	p.Changed(report(1, 0.5), snapshot(nil))
 	expectWrites(t, written, trialPath, summaryPath)
@@ -175,23 +174,37 @@ func TestWithoutPermissionToWriteVariablesThePublisherWarnsOnceAndGoesOn(t *test
 func TestPurgeDeletesTheExperimentsVariablesAndNoOthers(t *testing.T) {
 	c := startSim(t, nomadsim.Options{})
 	written := make(chan string, 16)
-	p := start(Options{Client: c, Experiment: "quad", Clock: clock.NewManual(time.Unix(0, 0))}, written)
+	p := start(Options{Client: c, Experiment: "quad", Clock: clock.NewManual(time.Unix(0, 0)), Groups: map[string]string{"00001-abc": "worker"}}, written)
 	p.Changed(report(1, 0.5), snapshot(nil))
-	expectWrites(t, written, TrialPath("quad", "00001-abc"), jobs.SummaryPath("quad"))
+	mine := "nomad/jobs/" + jobs.JobID("quad", "00001-abc") + "/worker"
+	expectWrites(t, written, mine, jobs.SummaryPath("quad"))
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	p.Close(ctx)
-	other := "nomad/jobs/" + jobs.JobID("quad", "00002-def")
-	_, _, err := c.Variables().Create(&api.Variable{Path: other, Items: api.VariableItems{"owner": "someone else"}}, nil)
-	require.NoError(t, err)
+	// The rendezvous of ranks and a Variable someone else wrote stay.
+	others := []string{"nomad/jobs/" + jobs.JobID("quad", "00001-abc"), "nomad/jobs/" + jobs.JobID("quad", "00002-def") + "/trial"}
+	for _, path := range others {
+		_, _, err := c.Variables().Create(&api.Variable{Path: path, Items: api.VariableItems{"owner": "someone else"}}, nil)
+		require.NoError(t, err)
+	}
 
 	n, err := Purge(ctx, c, "quad", "", []string{jobs.JobID("quad", "00001-abc"), jobs.JobID("quad", "00002-def"), jobs.JobID("quad", "00003-ghi")})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
-	for _, path := range []string{TrialPath("quad", "00001-abc"), jobs.SummaryPath("quad")} {
+	for _, path := range []string{mine, jobs.SummaryPath("quad")} {
 		v, _, err := c.Variables().Peek(path, nil)
 		require.NoError(t, err)
 		assert.Nil(t, v, "%s is left", path)
 	}
-	assert.Equal(t, "someone else", read(t, c, other, "")["owner"], "a Variable tune did not write is kept")
+	for _, path := range others {
+		assert.Equal(t, "someone else", read(t, c, path, "")["owner"], "%s was not tune's", path)
+	}
+}
+
+func TestATrialWhoseJobIDCannotNameAVariableHasNone(t *testing.T) {
+	path, ok := TrialPath("quad", "00001-abc", "")
+	assert.True(t, ok)
+	assert.Equal(t, "nomad/jobs/"+jobs.JobID("quad", "00001-abc")+"/trial", path)
+	_, ok = TrialPath("md.v1", "00001-abc", "trial")
+	assert.False(t, ok, "a '.' cannot be in a Variable's path")
 }

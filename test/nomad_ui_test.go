@@ -29,7 +29,9 @@ func TestNomadUIShowsEachTrialsMetricsAndTheExperimentsSummaryUntilPurged(t *tes
 	require.Len(t, stubs, 3)
 	best := 2.0
 	for _, s := range stubs {
-		v, _, err := c.Variables().Peek("nomad/jobs/"+s.ID, &api.QueryOptions{Namespace: s.Namespace})
+		// The job's only group is "trial": the Variables tab shows its
+		// Variable.
+		v, _, err := c.Variables().Peek("nomad/jobs/"+s.ID+"/trial", &api.QueryOptions{Namespace: s.Namespace})
 		require.NoError(t, err)
 		require.NotNil(t, v, "job %s has no Variable", s.ID)
 		assert.Equal(t, "TERMINATED", v.Items["status"], "%s", s.ID)
@@ -54,7 +56,7 @@ func TestNomadUIShowsEachTrialsMetricsAndTheExperimentsSummaryUntilPurged(t *tes
 	r = w.tune(t, "stop", "-purge", w.name)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, fmt.Sprintf("Deleted %d Nomad Variables", len(stubs)+1))
-	for _, path := range []string{"nomad/jobs/" + stubs[0].ID, jobs.SummaryPath(w.name)} {
+	for _, path := range []string{"nomad/jobs/" + stubs[0].ID + "/trial", jobs.SummaryPath(w.name)} {
 		v, _, err := c.Variables().Peek(path, nil)
 		require.NoError(t, err)
 		assert.Nil(t, v, "%s outlives tune stop -purge", path)

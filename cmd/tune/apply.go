@@ -251,6 +251,7 @@ func runApply(env *cliEnv, args []string) int {
 		// summary from Variables that tune keeps current.
 		pub := nomadvars.New(nomadvars.Options{
 			Client: tgt.client, Experiment: exp.Name, Namespace: exp.Nomad.Namespace, Region: exp.Nomad.Region, Logger: logger,
+			Groups: firstGroups(exp, trials),
 		})
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), variablesFlushTimeout)

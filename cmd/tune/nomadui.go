@@ -13,6 +13,7 @@ import (
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/jobs"
 	"github.com/nomad-tune/tune/nomadvars"
+	"github.com/nomad-tune/tune/planner"
 )
 
 // nomadUIURL is a page of the Nomad UI at the address the user gave, with
@@ -58,4 +59,20 @@ func purgeVariables(env *cliEnv, client *api.Client, name, namespace string, stu
 		fmt.Fprintf(env.stdout, "Deleted %s of trial metrics and the summary.\n", experiment.Count(deleted, "Nomad Variable"))
 	}
 	return ok
+}
+
+// firstGroups names each trial's first task group, whose Variable holds
+// the trial's metrics.
+func firstGroups(exp *experiment.Experiment, trials []*planner.Trial) map[string]string {
+	groups := make(map[string]string, len(trials))
+	for _, t := range trials {
+		shape := t.Shape
+		if shape == nil {
+			shape, _ = exp.ResolveShape(t.Vars())
+		}
+		if shape != nil && len(shape.Groups) > 0 {
+			groups[t.ID] = shape.Groups[0].Name
+		}
+	}
+	return groups
 }
