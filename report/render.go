@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -202,6 +203,9 @@ func bestFigure(m *Model, id, title, xLabel string, x func(BestPoint) float64) (
 		return f, nil
 	}
 	p := newPlot("", xLabel, "best "+metricLabel(m.Summary))
+	if id == "best-count" {
+		p.X.Tick.Marker = countTicks{}
+	}
 	var steps, finished plotter.XYs
 	for i, b := range m.BestSoFar {
 		if i > 0 {
@@ -311,7 +315,7 @@ func paramFigures(m *Model) ([]Figure, error) {
 		}
 		if prm.Log {
 			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.X.Tick.Marker = logTicks{}
 		}
 		var xys, bestXY plotter.XYs
 		for _, t := range trials {
@@ -512,7 +516,10 @@ func scheduleFigure(m *Model) (Figure, error) {
 			addLevel(p, float64(pl.MaxConcurrentTrials), end, colorStopped, "max_concurrent_trials")
 		}
 	}
+	// Room above the highest line for the legend.
 	p.Y.Min = 0
+	p.Y.Max = math.Max(p.Y.Max, 1) * 1.3
+	p.Y.Tick.Marker = countTicks{}
 	f.SVG, err = svg(p, figureWidth, smallHeight)
 	return f, err
 }
@@ -573,7 +580,9 @@ func utilisationFigure(m *Model) (Figure, error) {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s (of %s)", r.name, capacityText(r.name, r.total)), l)
 	}
-	p.Y.Min, p.Y.Max = 0, 100
+	// Room above 100 % for the legend.
+	p.Y.Min, p.Y.Max = 0, 130
+	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
 	var err error
 	f.SVG, err = svg(p, figureWidth, smallHeight)
 	return f, err
@@ -590,4 +599,38 @@ func capacityText(name string, total float64) string {
 		return fmtNum(total) + " MiB"
 	}
 	return fmtNum(total) + " GPUs"
+}
+
+// logTicks labels a log axis by its powers of ten, or, on a range
+// narrower than two of them, as a linear axis would.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.LogTicks{Prec: -1}.Ticks(lo, hi)
+	labelled := 0
+	for _, t := range ticks {
+		if t.Label != "" {
+			labelled++
+		}
+	}
+	if labelled >= 2 {
+		return ticks
+	}
+	return plot.DefaultTicks{}.Ticks(lo, hi)
+}
+
+// countTicks labels an axis of counts with whole numbers only.
+type countTicks struct{}
+
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for i := 0; (hi-lo)/step > 8; i++ {
+		// 1, 2, 5, 10, 20, 50, ...
+		step *= []float64{2, 2.5, 2}[i%3]
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return ticks
 }

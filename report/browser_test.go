@@ -1,0 +1,122 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var screenshotTo = flag.String("screenshot", "", "also save the browser test's screenshot of the page here (the README's is docs/report.png)")
+
+// browserTimeout bounds one run of the browser; it only matters when the
+// browser hangs.
+const browserTimeout = 3 * time.Minute
+
+// chromium finds Debian's chromium, or skips the test saying how to get it.
+func chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	t.Skip("chromium is not installed (apt-get install chromium): the report page was not opened in a browser")
+	return ""
+}
+
+// runChromium runs headless chromium on a page with the given arguments
+// and returns what it printed on standard output.
+func runChromium(t testing.TB, bin, page string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
+	defer cancel()
+	all := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=5000"}, args...)
+	cmd := exec.CommandContext(ctx, bin, append(all, "file://"+page)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "chromium: %s", stderr.String())
+	return stdout.String()
+}
+
+var (
+	consolePattern = regexp.MustCompile(`(?s)<pre id="console-errors"([^>]*)>(.*?)</pre>`)
+	svgPattern     = regexp.MustCompile(`(?s)<svg [^>]*viewBox="0 0 ([0-9.]+) ([0-9.]+)"[^>]*>(.*?)</svg>`)
+)
+
+// consoleErrors is what the page's own script recorded of script errors
+// and console.error calls, read from the DOM the browser dumped.
+func consoleErrors(t *testing.T, dom string) string {
+	t.Helper()
+	m := consolePattern.FindStringSubmatch(dom)
+	require.NotNil(t, m, "the page has its console-errors element")
+	return strings.TrimSpace(m[2])
+}
+
+func TestTheBrowserRendersEveryPlotWithoutErrors(t *testing.T) {
+	bin := chromium(t)
+	root := t.TempDir()
+	fixtures[0].f.write(t, root)
+	page, err := Write(root, fixtures[0].f.name, fixtureStart.Add(time.Hour), false)
+	require.NoError(t, err)
+
+	dom := runChromium(t, bin, page, "--dump-dom")
+	assert.Empty(t, consoleErrors(t, dom), "no script error and no console.error")
+	assert.Contains(t, dom, `data-ready="1"`, "the table's script ran to its end")
+	figs := figuresOf(dom)
+	require.Len(t, figs, 9, "every figure reached the DOM")
+	for id, body := range figs {
+		m := svgPattern.FindStringSubmatch(body)
+		if assert.NotNil(t, m, "figure %s has an SVG", id) {
+			assert.NotEqual(t, "0", m[1], id)
+			assert.NotEqual(t, "0", m[2], id)
+			assert.Greater(t, strings.Count(m[3], "<path"), 5, "figure %s draws something", id)
+		}
+	}
+
+	shot := filepath.Join(t.TempDir(), "report.png")
+	runChromium(t, bin, page, "--hide-scrollbars", "--window-size=1280,4200", "--screenshot="+shot)
+	f, err := os.Open(shot)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	assert.Equal(t, 1280, img.Bounds().Dx())
+	colours := map[uint32]bool{}
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y += 7 {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	assert.Greater(t, len(colours), 50, "the screenshot shows plots, not a blank page")
+	if *screenshotTo != "" {
+		b, err := os.ReadFile(shot)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(*screenshotTo, b, 0o666))
+	}
+}
+
+func TestTheBrowserTestSeesAScriptError(t *testing.T) {
+	bin := chromium(t)
+	_, m := buildFixture(t, fixtures[1].f)
+	page, err := Render(m, false)
+	require.NoError(t, err)
+	broken := bytes.Replace(page, []byte("</body>"), []byte(`<script>console.error("lost"); notAFunction();</script></body>`), 1)
+	path := filepath.Join(t.TempDir(), File)
+	require.NoError(t, os.WriteFile(path, broken, 0o666))
+	got := consoleErrors(t, runChromium(t, bin, path, "--dump-dom"))
+	assert.Contains(t, got, "console.error: lost")
+	assert.Contains(t, got, "notAFunction is not defined")
+}
