@@ -41,6 +41,7 @@ func TestNomadCtrlCStopsTuneWhenNomadHangsAndTheRunResumes(t *testing.T) {
 	code := first.wait(t, 60*time.Second)
 	assert.Equal(t, 130, code, "stdout:\n%s\nstderr:\n%s", first.stdout.String(), first.stderr.String())
 	assert.Contains(t, first.stderr.String(), "stopping the running trials")
+	assert.Regexp(t, `Nomad did not confirm the stop of (1 trial job|2 trial jobs) in time`, first.stderr.String())
 	assert.NotContains(t, first.stderr.String()+first.stdout.String(), "Too Many Requests")
 	assert.NotContains(t, first.stderr.String(), "[ERROR]", "an interrupted stop Nomad did not confirm is no error")
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -274,6 +275,12 @@ func runApply(env *cliEnv, args []string) int {
 		ReplaceChanged: *replace,
 	})
 	stopReport()
+	if tgt.nomad != nil {
+		if jobs := tgt.nomad.Unconfirmed(); len(jobs) > 0 {
+			fmt.Fprintf(env.stderr, "tune apply: Nomad did not confirm the stop of %s in time (%s): they may still run; tune apply resumes them, tune stop %s stops them\n",
+				experiment.Count(len(jobs), "trial job"), strings.Join(jobs, ", "), exp.Name)
+		}
+	}
 	var changed *controller.ChangedError
 	if errors.As(err, &changed) {
 		printChangedRefusal(env.stderr, exp, files[0], changed.TrialIDs)

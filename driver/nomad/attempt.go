@@ -692,6 +692,7 @@ func (a *attempt) stopWatch() {
 		a.d.log.Debug("Nomad did not confirm an interrupted trial's stop in time; reporting the attempt ended", "job", a.jobID)
 		a.outcome.cutOff = fmt.Sprintf("Nomad had not confirmed the stop of job %s within %s: it may still run; tune apply resumes it, tune stop stops it",
 			a.jobID, a.d.interruptWait)
+		a.d.unconfirmed = append(a.d.unconfirmed, a.jobID)
 	} else {
 		a.d.log.Warn("the allocations of a stopped trial job did not end in time; reporting the attempt ended", "job", a.jobID, "wait", a.d.stopWait)
 		a.outcome.cutOff = fmt.Sprintf("its allocations had not ended %s after the job was deregistered", a.d.stopWait.Round(time.Second))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -147,6 +148,9 @@ type Driver struct {
 	watchStarted  bool
 	sharesPerCore int64
 	attempts      map[attemptKey]*attempt
+	// unconfirmed are the jobs of interrupted attempts whose stop Nomad
+	// had not confirmed in time.
+	unconfirmed []string
 	// byJob finds the running attempt of a job; a trial runs one attempt
 	// at a time, and its attempts share the job ID.
 	byJob map[string]*attempt
@@ -505,6 +509,14 @@ func (d *Driver) Interrupt() {
 			a.step()
 		}
 	})
+}
+
+// Unconfirmed lists the jobs of attempts ended by an interrupt whose stop
+// Nomad had not confirmed in time: they may still run.
+func (d *Driver) Unconfirmed() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.unconfirmed)
 }
 
 func (d *Driver) isInterrupted() bool {
