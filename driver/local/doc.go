@@ -48,6 +48,15 @@
 // Output is passed on line by line and @tune lines become report events,
 // the same protocol as on Nomad.
 //
+// Lifecycle tasks run in Nomad's order (prestart to completion, then the
+// main tasks with sidecars and poststart tasks beside them, then
+// poststop), and templates are rendered before anything starts, into
+// <trial folder>/alloc-<rank>/<task>, as far as this machine can honour
+// them: text and {{ env "NAME" }}. What needs a Nomad client (artifacts,
+// volumes, other template functions, another user) is refused by Check
+// before anything runs, with the block's file and line, rather than
+// skipped.
+//
 // What this package must not do:
 //   - decide placement, admission, retries or when to stop a trial: that is
 //     the controller's and the planner's job, and keeping it out of the
