@@ -133,3 +133,47 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// Describe says in one line what spec stops, for tune plan: the rungs or
+// milestones it judges trials at, in its time attribute.
+func Describe(spec *experiment.Scheduler) string {
+	if spec == nil {
+		return ""
+	}
+	switch spec.Kind {
+	case experiment.SchedulerASHA:
+		a := newASHA(ranking{}, spec.MaxT, spec.GracePeriod, spec.ReductionFactor, spec.Brackets)
+		text := fmt.Sprintf("asha on %s: ", spec.TimeAttr)
+		for i, b := range a.brackets {
+			if i > 0 {
+				text += "; "
+			}
+			text += "rungs at " + milestones(b)
+		}
+		return text + fmt.Sprintf(", max_t %s; 1 in %s trials passes a rung", num(spec.MaxT), num(spec.ReductionFactor))
+	case experiment.SchedulerHyperBand:
+		h := newHyperBand(ranking{}, spec.MaxT, spec.ReductionFactor, -1)
+		text := fmt.Sprintf("hyperband on %s, max_t %s: ", spec.TimeAttr, num(spec.MaxT))
+		for i, sh := range h.shape {
+			if i > 0 {
+				text += ", "
+			}
+			text += fmt.Sprintf("%s from %s", plural(sh.n0, "trial"), num(sh.r0))
+		}
+		return text + " per band"
+	case experiment.SchedulerMedian:
+		return fmt.Sprintf("median stopping rule on %s, from %s, against at least %s", spec.TimeAttr, num(spec.GracePeriod), plural(spec.MinSamplesRequired, "other trial"))
+	}
+	return string(spec.Kind)
+}
+
+func milestones(b *ashaBracket) string {
+	text := ""
+	for i := len(b.rungs) - 1; i >= 0; i-- {
+		if text != "" {
+			text += ", "
+		}
+		text += num(b.rungs[i].milestone)
+	}
+	return text
+}

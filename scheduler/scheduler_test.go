@@ -260,3 +260,24 @@ func TestNewNeedsMetricAndMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, none)
 }
+
+func TestDescribeSaysWhereTrialsAreJudged(t *testing.T) {
+	tests := []struct {
+		name string
+		spec *experiment.Scheduler
+		want string
+	}{
+		{"no scheduler says nothing", nil, ""},
+		{"asha names each bracket's rungs", &experiment.Scheduler{Kind: experiment.SchedulerASHA, TimeAttr: "epoch", MaxT: 100, GracePeriod: 1, ReductionFactor: 4, Brackets: 2},
+			"asha on epoch: rungs at 1, 4, 16, 64; rungs at 4, 16, 64, max_t 100; 1 in 4 trials passes a rung"},
+		{"hyperband names its brackets", &experiment.Scheduler{Kind: experiment.SchedulerHyperBand, TimeAttr: "training_iteration", MaxT: 9, ReductionFactor: 3},
+			"hyperband on training_iteration, max_t 9: 3 trials from 9, 5 trials from 3, 9 trials from 1 per band"},
+		{"median names its grace period", &experiment.Scheduler{Kind: experiment.SchedulerMedian, TimeAttr: "time_total_s", GracePeriod: 60, MinSamplesRequired: 1},
+			"median stopping rule on time_total_s, from 60, against at least 1 other trial"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Describe(tc.spec))
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/planner"
+	"github.com/nomad-tune/tune/scheduler"
 )
 
 const planUsage = `
@@ -150,6 +151,9 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	}
 	if p.Metric != "" {
 		fmt.Fprintf(w, "  Metric:  %s (%s)\n", p.Metric, p.Mode)
+	}
+	if text := scheduler.Describe(exp.Scheduler); text != "" {
+		fmt.Fprintf(w, "  Stops:   %s\n", text)
 	}
 	fmt.Fprintf(w, "  Target:  %s\n", describeCapacity(p))
 
