@@ -171,3 +171,31 @@ func TestTorchDistributedTrialFindsRankZero(t *testing.T) {
 		})
 	}
 }
+
+func TestWaitForGPUIsRefusedOnNomadWithItsLine(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.write(t, "exp.hcl", fmt.Sprintf(`experiment %q {
+  resources {
+    cpu = 0.25
+  }
+  wait_for_gpu {
+    max_used = 0.1
+  }
+  task "train" {
+    driver  = "raw_exec"
+    command = "/bin/true"
+  }
+}
+`, w.name))
+	for _, verb := range []string{"plan", "apply"} {
+		args := []string{verb, "exp.hcl"}
+		if verb == "apply" {
+			args = append(args, "-results", w.results, "-progress", "plain")
+		}
+		r := w.tune(t, args...)
+		assert.Equal(t, 1, r.code, "%s: stdout:\n%s\nstderr:\n%s", verb, r.stdout, r.stderr)
+		assert.Contains(t, r.stderr, "Error: wait_for_gpu does not run on Nomad", verb)
+		assert.Contains(t, r.stderr, "on exp.hcl line 5", "%s names the block's line", verb)
+	}
+	assert.Empty(t, w.jobsOf(t), "nothing is registered")
+}

@@ -128,6 +128,10 @@ func runApply(env *cliEnv, args []string) int {
 	drv, capacity := tgt.driver, tgt.capacity
 	defer drv.Close()
 	if _, err := dryRuns(ctx, tgt, exp, trials); err != nil {
+		if d, ok := diagsOf(err); ok {
+			printDiags(env.stderr, parser, d)
+			return exitError
+		}
 		return startFailed(env, ctx, err)
 	}
 	plan, d := planner.Build(exp, trials, capacity)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"os"
 
@@ -78,4 +79,14 @@ func writeJSON(w io.Writer, v any) {
 	if b, err := pyjson.Marshal(v, "  "); err == nil {
 		_, _ = w.Write(append(b, '\n'))
 	}
+}
+
+// diagsOf is err as diagnostics, when it is some (a trial that does not
+// compile for the target), so that they are printed with their source.
+func diagsOf(err error) (hcl.Diagnostics, bool) {
+	var d hcl.Diagnostics
+	if errors.As(err, &d) && d.HasErrors() {
+		return d, true
+	}
+	return nil, false
 }

@@ -82,6 +82,10 @@ func runPlan(env *cliEnv, args []string) int {
 	// Nomad's dry runs come first: what they say can never be placed is
 	// part of the plan.
 	runs, err := dryRuns(ctx, tgt, exp, trials)
+	if d, ok := diagsOf(err); ok {
+		printDiags(env.stderr, parser, d)
+		return exitError
+	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
 		return exitError
