@@ -28,7 +28,9 @@ Usage: tune status [options] NAME
   its lease: host, process, results folder, since when). Without a
   cluster, it reads the results folder, and an experiment whose tune apply
   was killed shows as "interrupted: tune is no longer running (pid N)";
-  tune apply resumes it. NAME is the name of an experiment, not a path.
+  tune apply resumes it. On Nomad it ends with the Nomad UI's pages of the
+  experiment: its trial jobs and its summary Variable. NAME is the name of
+  an experiment, not a path.
 `
 
 const stopUsage = `
@@ -36,8 +38,10 @@ Usage: tune stop [options] NAME
 
   Stops every Nomad job of the experiment NAME (found by their meta:
   tune_managed_by = "tune" and tune_experiment = NAME) and nothing else.
-  With -purge the jobs are also removed from Nomad's state. Trials
-  stopped this way run again when tune apply resumes the experiment.
+  With -purge the jobs are also removed from Nomad's state, with the
+  Variables tune wrote for the Nomad UI (each trial's metrics and the
+  experiment's summary). Trials stopped this way run again when tune apply
+  resumes the experiment.
 `
 
 // experimentJobs lists the experiment's jobs, sorted by trial index.
@@ -276,7 +280,7 @@ func runStop(env *cliEnv, args []string) int {
 	fs := newFlagSet("stop", stopUsage, env.stderr)
 	address := fs.String("address", "", "Nomad HTTP API address (default: NOMAD_ADDR).")
 	namespace := fs.String("namespace", "", "Nomad namespace of the experiment's jobs (default: NOMAD_NAMESPACE, or default).")
-	purge := fs.Bool("purge", false, "Also remove the jobs from Nomad's state.")
+	purge := fs.Bool("purge", false, "Also remove the jobs from Nomad's state, and the experiment's Variables.")
 	var maxConns int
 	registerMaxConns(fs, &maxConns)
 	names, err := parseArgs(fs, args)
