@@ -494,7 +494,20 @@ func (d *decoder) tasks(g *experiment.Group, blocks []*hcl.Block, shared *experi
 	if shared == nil {
 		return
 	}
-	if len(g.Tasks) > 1 {
+	// Lifecycle tasks (a prestart step, a sidecar) run around the one that
+	// trains: resources written beside them are the main task's.
+	var owner *experiment.Task
+	mains := 0
+	for _, t := range g.Tasks {
+		if t.Lifecycle == nil {
+			owner = t
+			mains++
+		}
+	}
+	if len(g.Tasks) == 1 {
+		owner = g.Tasks[0]
+	}
+	if owner == nil || mains > 1 {
 		d.diags = append(d.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Resources for several tasks",
@@ -503,18 +516,16 @@ func (d *decoder) tasks(g *experiment.Group, blocks []*hcl.Block, shared *experi
 		})
 		return
 	}
-	if len(g.Tasks) == 1 {
-		if g.Tasks[0].Resources != nil {
-			d.diags = append(d.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Two resources blocks for one task",
-				Detail:   fmt.Sprintf("Task %q has its own resources block at %s; remove one of the two.", g.Tasks[0].Name, g.Tasks[0].Resources.DefRange),
-				Subject:  sharedBlocks[0].DefRange.Ptr(),
-			})
-			return
-		}
-		g.Tasks[0].Resources = shared
+	if owner.Resources != nil {
+		d.diags = append(d.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Two resources blocks for one task",
+			Detail:   fmt.Sprintf("Task %q has its own resources block at %s; remove one of the two.", owner.Name, owner.Resources.DefRange),
+			Subject:  sharedBlocks[0].DefRange.Ptr(),
+		})
+		return
 	}
+	owner.Resources = shared
 }
 
 func (d *decoder) task(b *hcl.Block) *experiment.Task {

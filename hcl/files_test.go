@@ -103,3 +103,41 @@ func TestFileFunctionsRefuseWhatTheyCannotRead(t *testing.T) {
 		})
 	}
 }
+
+func TestResourcesBesideLifecycleTasksAreTheMainTasks(t *testing.T) {
+	exp := load(t, `experiment "side" {
+  resources {
+    cpu    = 2
+    memory = 1024
+  }
+  task "fetch" {
+    command = "/bin/true"
+    lifecycle {
+      hook = "prestart"
+    }
+  }
+  task "train" {
+    command = "/bin/true"
+  }
+  task "exporter" {
+    command = "/bin/true"
+    lifecycle {
+      hook    = "poststart"
+      sidecar = true
+    }
+    resources {
+      cpu    = 0.1
+      memory = 64
+    }
+  }
+}`, tunehcl.Options{})
+	shape := shapeOf(t, exp, exp.UnknownTrial())
+	require.Len(t, shape.Groups, 1)
+	byTask := map[string][2]float64{}
+	for _, task := range shape.Groups[0].Tasks {
+		byTask[task.Task] = [2]float64{task.CPU, float64(task.MemoryMiB)}
+	}
+	assert.Equal(t, [2]float64{2, 1024}, byTask["train"], "the main task takes the shared resources")
+	assert.Equal(t, [2]float64{0.1, 64}, byTask["exporter"], "a lifecycle task keeps its own")
+	assert.Equal(t, [2]float64{1, 300}, byTask["fetch"], "a lifecycle task without its own gets the defaults")
+}
