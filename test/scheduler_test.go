@@ -150,3 +150,37 @@ func TestApplyRunsTheASHAExampleAndStopsSomeTrials(t *testing.T) {
 	assert.Contains(t, table.stdout, "Stopped trials (")
 	assert.Contains(t, table.stdout, ": asha: at rung step = ")
 }
+
+func TestNomadApplyKilledMidExperimentResumesWithTheRungsOfItsResultsFolder(t *testing.T) {
+	w := newNomadWorkspace(t)
+	w.needs(t, clusterNeeds{drivers: []string{"raw_exec"}})
+	// The second trial reports only once the test writes release, after
+	// killing the first apply: the resumed apply adopts its job and judges
+	// its report against the first trial's, which only the results folder
+	// holds.
+	release, late := filepath.Join(w.dir, "release"), filepath.Join(w.dir, "late")
+	w.write(t, "exp.hcl", prunedExperiment(w.name, fmt.Sprintf(`    driver  = "raw_exec"
+    command = "/bin/sh"
+    args    = ["-c", "if [ ${trial.index} -eq 1 ]; then i=0; while [ ! -e %s ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done; fi; echo \"@tune {\\\"loss\\\": ${trial.loss}}\"; if [ ${trial.index} -eq 1 ]; then sleep 30; touch %s; fi"]`, release, late)))
+	first := w.startNomad(t)
+	ok := assert.Eventually(t, func() bool {
+		running := 0
+		for _, s := range w.jobStates(t) {
+			if s != "dead" {
+				running++
+			}
+		}
+		return len(w.finishedIDs(t, w.name)) == 1 && running == 1
+	}, 60*time.Second, 20*time.Millisecond, "the first trial finished and the second runs")
+	if !ok {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", first.stdout.String(), first.stderr.String())
+	}
+	require.NoError(t, first.cmd.Process.Kill())
+	first.wait(t, 10*time.Second)
+	w.write(t, "release", "")
+
+	r := w.apply(t)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "adopted")
+	checkPruned(t, w.workspace, w.name, r)
+}
