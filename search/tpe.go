@@ -27,7 +27,8 @@ import (
 // (experiment.Distribution.AtUnit: logarithms for log kinds); a kind with
 // discrete values (integers, quantised) scores a candidate by the mass of
 // the bin that rounds to it, so candidates are values the distribution
-// can give and nothing else.
+// can give and nothing else. A continuous candidate is scored by the
+// kernels' heights rather than their densities (see mixture.logHeight).
 type TPE struct {
 	space    *experiment.Space
 	seed     uint64
@@ -136,7 +137,7 @@ func (t *TPE) suggestParam(rng *rand.Rand, d *experiment.Distribution, i int, go
 		if lo, hi, discrete := d.UnitBin(f); discrete {
 			s = l.logMass(lo, hi) - g.logMass(lo, hi)
 		} else {
-			s = l.logDensity(lo) - g.logDensity(lo)
+			s = l.logHeight(lo) - g.logHeight(lo)
 		}
 		if first || s > bestScore {
 			best, bestScore, first = v, s, false

@@ -21,7 +21,7 @@
 //
 // Run it from the module root:
 //
-//	go run ./scripts/bench-search [-trials 80] [-seeds 7] [-python /usr/bin/python3]
+//	go run ./scripts/bench-search [-trials 80] [-seeds 7] [-first-seed 0] [-python /usr/bin/python3]
 package main
 
 import (
@@ -169,6 +169,7 @@ func main() {
 	trials := flag.Int("trials", 80, "trials per study")
 	seeds := flag.Int("seeds", 7, "seeds per function and method")
 	inFlight := flag.Int("in-flight", 2, "trials running at once")
+	firstSeed := flag.Uint64("first-seed", 0, "the first seed; seeds run from it up")
 	python := flag.String("python", "/usr/bin/python3", "the Python with Debian's python3-optuna")
 	flag.Parse()
 
@@ -176,7 +177,7 @@ func main() {
 	var peerNote string
 	if _, file, _, ok := runtime.Caller(0); ok {
 		cmd := exec.Command(*python, filepath.Join(filepath.Dir(file), "optuna_peer.py"),
-			fmt.Sprint(*trials), fmt.Sprint(*seeds), fmt.Sprint(*inFlight))
+			fmt.Sprint(*trials), fmt.Sprint(*seeds), fmt.Sprint(*inFlight), fmt.Sprint(*firstSeed))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -193,7 +194,7 @@ func main() {
 	worse := 0
 	for _, o := range objectives() {
 		var tpe, rnd []float64
-		for seed := range uint64(*seeds) {
+		for seed := *firstSeed; seed < *firstSeed+uint64(*seeds); seed++ {
 			tpe = append(tpe, run(o, search.NewTPE(o.space, seed, false, experiment.Search{Algorithm: experiment.SearchTPE}), seed, *trials, *inFlight))
 			rnd = append(rnd, run(o, &search.Random{Space: o.space, Seed: seed}, seed, *trials, *inFlight))
 		}

@@ -1,6 +1,6 @@
 """Optuna's TPESampler on bench-search's objectives, for comparison.
 
-Run by bench-search (main.go) as: optuna_peer.py TRIALS SEEDS IN_FLIGHT.
+Run by bench-search (main.go) as: optuna_peer.py TRIALS SEEDS IN_FLIGHT FIRST_SEED.
 Prints a JSON object: function name -> the best (noise-free) value of
 each seed's study. Trials are asked for with IN_FLIGHT of them running
 and told oldest first, as bench-search does for tune.
@@ -86,11 +86,11 @@ def study(name, space, fn, seed, trials, in_flight):
 
 
 def main():
-    trials, seeds, in_flight = (int(a) for a in sys.argv[1:4])
+    trials, seeds, in_flight, first_seed = (int(a) for a in sys.argv[1:5])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out = {}
     for name, space, fn in OBJECTIVES:
-        out[name] = [study(name, space, fn, seed, trials, in_flight) for seed in range(seeds)]
+        out[name] = [study(name, space, fn, seed, trials, in_flight) for seed in range(first_seed, first_seed + seeds)]
     json.dump(out, sys.stdout)
 
 
