@@ -355,7 +355,7 @@ func (p *Publisher) trialItems(t controller.TrialView, s *controller.Snapshot) a
 		}
 	}
 	if b, ok := p.best[t.ID]; ok {
-		items["best_"+s.Metric] = strconv.FormatFloat(b.value, 'g', -1, 64)
+		items["best_"+s.Metric] = numberText(b.value)
 		items["best_iteration"] = strconv.Itoa(b.iteration)
 	}
 	return items
@@ -411,13 +411,23 @@ func statusText(s results.Status) string {
 func valueText(v any) (string, bool) {
 	switch v := v.(type) {
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), true
+		return numberText(v), true
 	case string:
 		return v, true
 	case bool:
 		return strconv.FormatBool(v), true
 	}
 	return "", false
+}
+
+// numberText writes a number as encoding/json does: plain digits from
+// 1e-6 to 1e21 (a Unix timestamp stays readable), exponent notation
+// outside.
+func numberText(v float64) string {
+	if a := math.Abs(v); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // firstLine keeps the first line of an error: the rest is stderr, which

@@ -3,6 +3,7 @@ package nomadvars
 import (
 	"bytes"
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -207,4 +208,27 @@ func TestATrialWhoseJobIDCannotNameAVariableHasNone(t *testing.T) {
 	assert.Equal(t, "nomad/jobs/"+jobs.JobID("quad", "00001-abc")+"/trial", path)
 	_, ok = TrialPath("md.v1", "00001-abc", "trial")
 	assert.False(t, ok, "a '.' cannot be in a Variable's path")
+}
+
+func TestReportedValuesReadAsTheyWereReported(t *testing.T) {
+	cases := []struct {
+		name string
+		in   any
+		want string
+		ok   bool
+	}{
+		{name: "a Unix timestamp keeps its digits", in: 1796142122.0, want: "1796142122", ok: true},
+		{name: "a fraction is as short as it can be", in: 0.015962068300452437, want: "0.015962068300452437", ok: true},
+		{name: "a tiny number takes an exponent", in: 1.5e-9, want: "1.5e-09", ok: true},
+		{name: "NaN is said", in: math.NaN(), want: "NaN", ok: true},
+		{name: "a string is itself", in: "ok", want: "ok", ok: true},
+		{name: "a list is left out", in: []any{1.0}, ok: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := valueText(tc.in)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }
