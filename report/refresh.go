@@ -9,10 +9,11 @@ import (
 // experiment stays a small share of the machine.
 const RefreshInterval = 5 * time.Second
 
-// Refresher rewrites an experiment's page on a ticker, outside the
-// controller's loop, while the experiment runs. A write that takes longer
-// than the interval delays the next one: the ticker drops the ticks it
-// missed, so the rate never exceeds one page per interval.
+// Refresher rewrites an experiment's page on a timer of its own, outside
+// the controller's loop, while the experiment runs. The rate is bounded
+// twice: a write waits at least the interval after the one before ended,
+// and at least four times as long as that one took, so that a large
+// experiment's page (seconds to build) never keeps a core busy.
 type Refresher struct {
 	stop chan struct{}
 	done chan struct{}
@@ -24,16 +25,18 @@ func StartRefresh(root, name string, interval time.Duration, now func() time.Tim
 	r := &Refresher{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
+		timer := time.NewTimer(interval)
+		defer timer.Stop()
 		for {
 			select {
 			case <-r.stop:
 				return
-			case <-tick.C:
+			case <-timer.C:
+				began := time.Now()
 				if _, err := Write(root, name, now(), true); err != nil {
 					onErr(err)
 				}
+				timer.Reset(max(interval, 4*time.Since(began)))
 			}
 		}
 	}()

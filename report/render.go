@@ -124,10 +124,14 @@ func curvesFigure(m *Model) (Figure, error) {
 	var best *Trial
 	var cuts plotter.XYs
 	drawn := 0
+	var withCurve []*Trial
 	for _, t := range m.Trials {
-		if len(t.Curve) == 0 {
-			continue
+		if len(t.Curve) > 0 {
+			withCurve = append(withCurve, t)
 		}
+	}
+	shown, left := bestLines(m, withCurve, func(t *Trial) float64 { return t.Curve[len(t.Curve)-1].Value })
+	for _, t := range shown {
 		if t.ID == m.Best {
 			best = t
 			continue
@@ -175,9 +179,34 @@ func curvesFigure(m *Model) (Figure, error) {
 		p.Legend.Add("best trial "+best.ID, l)
 	}
 	f.Note = "Each line is a trial's last attempt; a cross marks where a stop rule or scheduler cut a trial; dashed lines are trials that ended in error."
+	if left > 0 {
+		f.Note += fmt.Sprintf(" The %d trials with the best last value are drawn; %d others are left out (the table lists every trial).", len(shown), left)
+	}
 	var err error
 	f.SVG, err = svg(p, figureWidth, figureHeight)
 	return f, err
+}
+
+// maxLines is how many trials a plot of lines draws: past it, a browser
+// takes seconds to draw the page and the lines merge into one band anyway.
+// The best trials are kept, as they are the ones the plot is read for.
+const maxLines = 1000
+
+// bestLines orders trials best first by value and keeps maxLines of them;
+// it returns how many it left out.
+func bestLines(m *Model, trials []*Trial, value func(*Trial) float64) ([]*Trial, int) {
+	if len(trials) <= maxLines {
+		return trials, 0
+	}
+	sorted := append([]*Trial(nil), trials...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := value(sorted[i]), value(sorted[j])
+		if m.Summary.Mode == "max" {
+			return a > b
+		}
+		return a < b
+	})
+	return sorted[:maxLines], len(sorted) - maxLines
 }
 
 func curveXYs(c []Point) plotter.XYs {
@@ -429,7 +458,8 @@ func parallelFigure(m *Model) (Figure, error) {
 		return xys
 	}
 	var best *Trial
-	for _, t := range trials {
+	shown, left := bestLines(m, trials, func(t *Trial) float64 { return metricOf(m, t) })
+	for _, t := range shown {
 		if t.ID == m.Best {
 			best = t
 			continue
@@ -465,6 +495,9 @@ func parallelFigure(m *Model) (Figure, error) {
 		}
 	}
 	f.Note = "Axis ranges: " + joinList(ranges) + ". Text parameters are spread evenly in sorted order."
+	if left > 0 {
+		f.Note += fmt.Sprintf(" The %d best trials are drawn; %d others are left out.", len(shown), left)
+	}
 	var err error
 	f.SVG, err = svg(p, figureWidth, figureHeight)
 	return f, err
