@@ -63,6 +63,8 @@ type Publisher struct {
 	vars  map[string]*variable
 	order []string
 	best  map[string]best
+	// outcome is how the experiment ended, once it has.
+	outcome string
 	// denied is set once Nomad refused a write for lack of permission;
 	// nothing is written after it.
 	denied bool
@@ -144,10 +146,19 @@ func (p *Publisher) Changed(c controller.Change, s *controller.Snapshot) {
 	p.mu.Lock()
 	if c.Trial.ID != "" {
 		if path, ok := TrialPath(p.opts.Experiment, c.Trial.ID, p.opts.Groups[c.Trial.ID]); ok {
-			p.set(path, p.trialItems(c.Trial, s), ended)
+			t := c.Trial
+			if c.Kind == controller.TrialStopped && t.StopReason == "" {
+				// A trial that tune stopped to run again later (tune
+				// stop, an interrupt) is PENDING: the UI says why.
+				t.StopReason = c.Message
+			}
+			p.set(path, p.trialItems(t, s), ended)
 		}
 	}
-	p.set(jobs.SummaryPath(p.opts.Experiment), summaryItems(s, p.opts.Experiment), ended || c.Kind == controller.ExperimentDone)
+	if c.Kind == controller.ExperimentDone {
+		p.outcome = c.Message
+	}
+	p.set(jobs.SummaryPath(p.opts.Experiment), p.summaryItems(s), ended || c.Kind == controller.ExperimentDone)
 	p.mu.Unlock()
 	p.poke()
 }
@@ -158,7 +169,7 @@ func (p *Publisher) Tick(*controller.Snapshot) {}
 // Done records the final summary; Close writes it.
 func (p *Publisher) Done(s *controller.Snapshot) {
 	p.mu.Lock()
-	p.set(jobs.SummaryPath(p.opts.Experiment), summaryItems(s, p.opts.Experiment), true)
+	p.set(jobs.SummaryPath(p.opts.Experiment), p.summaryItems(s), true)
 	p.mu.Unlock()
 	p.poke()
 }
@@ -362,9 +373,15 @@ func (p *Publisher) trialItems(t controller.TrialView, s *controller.Snapshot) a
 }
 
 // summaryItems is the experiment's summary Variable.
-func summaryItems(s *controller.Snapshot, experiment string) api.VariableItems {
+func (p *Publisher) summaryItems(s *controller.Snapshot) api.VariableItems {
+	experiment := p.opts.Experiment
 	finished := s.Terminated + s.Errored
+	state := "running"
+	if p.outcome != "" {
+		state = p.outcome
+	}
 	items := api.VariableItems{
+		"state":      state,
 		"experiment": experiment,
 		"progress":   fmt.Sprintf("%d of %d trials finished", finished, s.Total),
 		"pending":    strconv.Itoa(s.Pending),

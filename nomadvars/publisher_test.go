@@ -128,6 +128,20 @@ func TestPublisherWritesAtABoundedRateAndAtOnceWhenATrialEnds(t *testing.T) {
 	assert.Equal(t, "1 of 4 trials finished", sum["progress"])
 	assert.Equal(t, "2", sum["pending"])
 	assert.Equal(t, jobs.JobsListPath("quad"), sum["jobs"])
+	assert.Equal(t, "running", sum["state"])
+
+	// A trial that tune stops to run again later says why, and the
+	// summary says how the experiment ended.
+	again := report(1, 0.4)
+	again.Trial.ID, again.Kind, again.Trial.Status, again.Message = "00002-def", controller.TrialStopped, results.Pending, "stopped outside tune: job stopped"
+	p.Changed(again, snapshot(&best))
+	expectWrites(t, written, "nomad/jobs/"+jobs.JobID("quad", "00002-def")+"/trial", summaryPath)
+	items = read(t, c, "nomad/jobs/"+jobs.JobID("quad", "00002-def")+"/trial", "ml")
+	assert.Equal(t, "PENDING (waiting to run: queued in tune or in Nomad)", items["status"])
+	assert.Equal(t, "stopped outside tune: job stopped", items["stop_reason"])
+	p.Changed(controller.Change{Kind: controller.ExperimentDone, Message: "stopped outside tune: job stopped; run tune apply again to resume"}, snapshot(&best))
+	expectWrites(t, written, summaryPath)
+	assert.Equal(t, "stopped outside tune: job stopped; run tune apply again to resume", read(t, c, summaryPath, "ml")["state"])
 }
 
 func TestAPendingTrialReadsAsWaitingNotFailing(t *testing.T) {
