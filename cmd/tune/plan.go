@@ -94,7 +94,10 @@ func runPlan(env *cliEnv, args []string) int {
 	plan.DryRuns = runs
 	diags = append(diags, d...)
 	diags = append(diags, tgt.check(exp, trials)...)
-	if !diags.HasErrors() {
+	// An adaptive search's trials have their values only once they start,
+	// so jobs on the cluster cannot be compared with them here; apply
+	// compares each with the values its trial started with.
+	if !diags.HasErrors() && !exp.Search.Adaptive() {
 		ch, err := jobChanges(ctx, tgt, exp, trials)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "tune plan: %v\n", err)
