@@ -75,7 +75,7 @@ func TestTheBrowserRendersEveryPlotWithoutErrors(t *testing.T) {
 	assert.Empty(t, consoleErrors(t, dom), "no script error and no console.error")
 	assert.Contains(t, dom, `data-ready="1"`, "the table's script ran to its end")
 	figs := figuresOf(dom)
-	require.Len(t, figs, 9, "every figure reached the DOM")
+	require.Len(t, figs, 10, "every figure reached the DOM")
 	for id, body := range figs {
 		m := svgPattern.FindStringSubmatch(body)
 		if assert.NotNil(t, m, "figure %s has an SVG", id) {
@@ -86,7 +86,7 @@ func TestTheBrowserRendersEveryPlotWithoutErrors(t *testing.T) {
 	}
 
 	shot := filepath.Join(t.TempDir(), "report.png")
-	runChromium(t, bin, page, "--hide-scrollbars", "--window-size=1280,4200", "--screenshot="+shot)
+	runChromium(t, bin, page, "--hide-scrollbars", "--window-size=1280,4800", "--screenshot="+shot)
 	f, err := os.Open(shot)
 	require.NoError(t, err)
 	defer f.Close()

@@ -40,14 +40,14 @@ func TestThePageShowsEveryPlotOrSaysWhyNot(t *testing.T) {
 		{
 			name:     "a finished experiment plots everything",
 			f:        fixtures[0].f,
-			plotted:  []string{"curves", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
+			plotted:  []string{"curves", "curves-time", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
 			rows:     24,
-			contains: []string{"3 trials — max_concurrent_trials", "Nomad job tune-demo-00006-00b99a", "ValueError: lr", "stopped early (6)", "lr (trial parameter, log scale)", "training_iteration (reports)", "wall time since the experiment started (s)", "trials finished (count)", "capacity in use (%)", "trials running (count)"},
+			contains: []string{"3 trials — max_concurrent_trials", "Nomad job tune-demo-00006-00b99a", "ValueError: lr", "stopped early (6)", "lr (trial parameter, log scale)", "training_iteration (reports)", "time_total_s (s since the attempt started)", "wall time since the experiment started (s)", "trials finished (count)", "capacity in use (%)", "trials running (count)"},
 		},
 		{
 			name:     "no finished trial leaves every plot empty with a reason",
 			f:        fixtures[1].f,
-			empty:    []string{"curves", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
+			empty:    []string{"curves", "curves-time", "best-time", "best-count", "parallel", "param-layers", "param-lr", "param-opt", "schedule", "utilisation"},
 			rows:     5,
 			contains: []string{"none yet", "No trial has started yet."},
 		},

@@ -58,7 +58,7 @@ func metricLabel(s *results.Summary) string {
 // figures draws every plot of the model, in page order.
 func figures(m *Model) ([]Figure, error) {
 	var out []Figure
-	for _, draw := range []func(*Model) (Figure, error){curvesFigure, bestByTimeFigure, bestByCountFigure, parallelFigure, scheduleFigure, utilisationFigure} {
+	for _, draw := range []func(*Model) (Figure, error){curvesByIterationFigure, curvesByTimeFigure, bestByTimeFigure, bestByCountFigure, parallelFigure, scheduleFigure, utilisationFigure} {
 		f, err := draw(m)
 		if err != nil {
 			return nil, err
@@ -70,7 +70,7 @@ func figures(m *Model) ([]Figure, error) {
 		return nil, err
 	}
 	// The scatters come after the parallel coordinates, before the schedule.
-	return append(out[:4], append(scatters, out[4:]...)...), nil
+	return append(out[:5], append(scatters, out[5:]...)...), nil
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -114,13 +114,21 @@ func svg(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	return template.HTML(out), nil //nolint:gosec // drawn here from numbers and escaped labels
 }
 
-func curvesFigure(m *Model) (Figure, error) {
-	f := Figure{ID: "curves", Title: "Metric of every trial over its reports"}
+func curvesByIterationFigure(m *Model) (Figure, error) {
+	return curvesFigure(m, "curves", "Metric of every trial over its reports", "training_iteration (reports)", func(pt Point) float64 { return pt.Iteration })
+}
+
+func curvesByTimeFigure(m *Model) (Figure, error) {
+	return curvesFigure(m, "curves-time", "Metric of every trial over its running time", "time_total_s (s since the attempt started)", func(pt Point) float64 { return pt.Seconds })
+}
+
+func curvesFigure(m *Model, id, title, xLabel string, x func(Point) float64) (Figure, error) {
+	f := Figure{ID: id, Title: title}
 	if m.Summary.Metric == "" {
 		f.Empty = "The experiment has no metric."
 		return f, nil
 	}
-	p := newPlot("", "training_iteration (reports)", metricLabel(m.Summary))
+	p := newPlot("", xLabel, metricLabel(m.Summary))
 	var best *Trial
 	var cuts plotter.XYs
 	drawn := 0
@@ -136,7 +144,7 @@ func curvesFigure(m *Model) (Figure, error) {
 			best = t
 			continue
 		}
-		l, err := plotter.NewLine(curveXYs(t.Curve))
+		l, err := plotter.NewLine(curveXYs(t.Curve, x))
 		if err != nil {
 			return f, err
 		}
@@ -149,7 +157,7 @@ func curvesFigure(m *Model) (Figure, error) {
 		drawn++
 		if t.Stopped {
 			last := t.Curve[len(t.Curve)-1]
-			cuts = append(cuts, plotter.XY{X: last.Iteration, Y: last.Value})
+			cuts = append(cuts, plotter.XY{X: x(last), Y: last.Value})
 		}
 	}
 	if drawn == 0 && best == nil {
@@ -169,7 +177,7 @@ func curvesFigure(m *Model) (Figure, error) {
 		p.Legend.Add(fmt.Sprintf("stopped early (%d)", len(cuts)), s)
 	}
 	if best != nil {
-		l, err := plotter.NewLine(curveXYs(best.Curve))
+		l, err := plotter.NewLine(curveXYs(best.Curve, x))
 		if err != nil {
 			return f, err
 		}
@@ -209,10 +217,10 @@ func bestLines(m *Model, trials []*Trial, value func(*Trial) float64) ([]*Trial,
 	return sorted[:maxLines], len(sorted) - maxLines
 }
 
-func curveXYs(c []Point) plotter.XYs {
+func curveXYs(c []Point, x func(Point) float64) plotter.XYs {
 	xys := make(plotter.XYs, len(c))
 	for i, pt := range c {
-		xys[i] = plotter.XY{X: pt.Iteration, Y: pt.Value}
+		xys[i] = plotter.XY{X: x(pt), Y: pt.Value}
 	}
 	return xys
 }
