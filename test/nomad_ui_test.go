@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nomad-tune/tune/jobs"
+	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
 func TestNomadUIShowsEachTrialsMetricsAndTheExperimentsSummaryUntilPurged(t *testing.T) {
@@ -61,4 +62,17 @@ func TestNomadUIShowsEachTrialsMetricsAndTheExperimentsSummaryUntilPurged(t *tes
 		require.NoError(t, err)
 		assert.Nil(t, v, "%s outlives tune stop -purge", path)
 	}
+}
+
+func TestNomadWithoutPermissionToWriteVariablesApplyWarnsOnceAndRunsTheExperiment(t *testing.T) {
+	srv, err := nomadsim.Start(nomadsim.Options{DenyVariableWrites: true, Nodes: []nomadsim.NodeSpec{{Count: 1, Cores: 8, MHz: 2400, MemoryMiB: 8192}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	w := newWorkspace(t)
+	w.write(t, "exp.hcl", reportingExperiment("novars", 3, "100ms"))
+	// Without the lease, which needs Variables too.
+	r := tune(t, w.dir, "apply", "exp.hcl", "-results", w.results, "-progress", "plain", "-lock=false", "-address", srv.URL())
+	require.Equal(t, 0, r.code, "%s%s", r.stdout, r.stderr)
+	assert.Equal(t, 1, strings.Count(r.stderr, "may not write Variables"), r.stderr)
+	assert.Contains(t, r.stdout, "Number of trials: 3 (3 TERMINATED)")
 }
