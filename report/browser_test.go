@@ -120,3 +120,44 @@ func TestTheBrowserTestSeesAScriptError(t *testing.T) {
 	assert.Contains(t, got, "console.error: lost")
 	assert.Contains(t, got, "notAFunction is not defined")
 }
+
+func TestTheBrowserSortsTheTableByAClickedHeading(t *testing.T) {
+	bin := chromium(t)
+	_, m := buildFixture(t, fixtures[0].f)
+	page, err := Render(m, false)
+	require.NoError(t, err)
+	// Clicks as a user would, then leaves the first row of each order
+	// where --dump-dom shows it.
+	clicks := `<script>
+var heads = document.querySelectorAll("#results th");
+function first() { return document.querySelector("#results tbody tr td").textContent; }
+function click(name) { Array.prototype.filter.call(heads, function(h) { return h.textContent === name; })[0].click(); }
+click("trial"); document.body.setAttribute("data-by-trial", first());
+click("trial"); document.body.setAttribute("data-by-trial-desc", first());
+click("lr"); document.body.setAttribute("data-by-lr", first());
+click("opt"); click("opt"); document.body.setAttribute("data-by-opt-desc", document.querySelector("#results tbody tr td:nth-child(5)").textContent);
+</script></body>`
+	path := filepath.Join(t.TempDir(), File)
+	require.NoError(t, os.WriteFile(path, bytes.Replace(page, []byte("</body>"), []byte(clicks), 1), 0o666))
+	dom := runChromium(t, bin, path, "--dump-dom")
+	require.Empty(t, consoleErrors(t, dom))
+
+	byLR := m.Trials[0]
+	for _, tr := range m.Trials {
+		if tr.Params["lr"].(float64) < byLR.Params["lr"].(float64) {
+			byLR = tr
+		}
+	}
+	body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
+	attr := func(name string) string {
+		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(body)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	assert.Equal(t, m.Trials[0].ID, attr("data-by-trial"), "ascending by trial index")
+	assert.Equal(t, m.Trials[len(m.Trials)-1].ID, attr("data-by-trial-desc"), "a second click reverses")
+	assert.Equal(t, byLR.ID, attr("data-by-lr"), "a column of numbers sorts by value")
+	assert.Equal(t, "sgd", attr("data-by-opt-desc"), "a column of text sorts by text, reversed on a second click")
+}
