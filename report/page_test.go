@@ -103,3 +103,19 @@ func TestTheTableIsSortedBestFirstAndMarksTheBest(t *testing.T) {
 	require.GreaterOrEqual(t, first, 0, "the best trial's row is marked")
 	assert.Less(t, first, strings.Index(text, "<tbody>")+len("<tbody>\n")+1, "and comes first")
 }
+
+func TestWhatTrialsWroteIsTextOnThePage(t *testing.T) {
+	_, m := buildFixture(t, fixtures[0].f)
+	evil := `<script>document.title="owned"</script>`
+	for _, tr := range m.Trials {
+		tr.Params["opt"] = evil
+		if len(tr.ErrorTail) > 0 {
+			tr.ErrorTail = append(tr.ErrorTail, evil)
+		}
+	}
+	page, err := Render(m, false)
+	require.NoError(t, err)
+	text := string(page)
+	assert.False(t, strings.Contains(text, evil), "a value is never markup, in the table, the errors or a plot's labels")
+	assert.True(t, strings.Contains(text, "&lt;script&gt;document.title="), "it is shown as text")
+}
