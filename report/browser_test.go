@@ -41,8 +41,15 @@ func runChromium(t testing.TB, bin, page string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
+	// A helper chromium leaves behind may still write to its profile as
+	// the test ends: the folder is removed on a best-effort basis rather
+	// than by t.TempDir, whose cleanup fails the test on any error.
+	profile, err := os.MkdirTemp("", "tune-report-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
 	all := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(), "--virtual-time-budget=5000"}, args...)
+		"--disable-breakpad", "--disable-crash-reporter",
+		"--user-data-dir=" + profile, "--virtual-time-budget=5000"}, args...)
 	cmd := exec.CommandContext(ctx, bin, append(all, "file://"+page)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
