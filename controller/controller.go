@@ -138,6 +138,12 @@ type controller struct {
 	// taken are the trials adoption dealt with, which initialise does not
 	// queue again.
 	taken map[string]bool
+	// never says, for each shape checked, why it can never run here (nil
+	// when it can).
+	never map[*experiment.Shape]*planner.Unfit
+	// exhausted is set when an open-ended experiment generates no more
+	// trials: its cap is reached, or a whole batch could never run.
+	exhausted bool
 
 	timers  timerHeap
 	started time.Time
@@ -194,6 +200,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 
 		leftovers: map[string]*run{},
 		taken:     map[string]bool{},
+		never:     map[*experiment.Shape]*planner.Unfit{},
 
 		statusCount: map[results.Status]int{},
 		warnings:    map[string]bool{},
@@ -237,33 +244,36 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	return c.loop(ctx)
 }
 
+// enqueue makes rec pending, or an error when its trial can never run on
+// this target.
+func (c *controller) enqueue(rec *results.TrialRecord) {
+	t := c.trials[rec.ID]
+	// A trial still to be suggested is checked when its values are.
+	if _, checked := c.never[t.Shape]; !checked && !t.Suggested {
+		c.never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
+	}
+	// With on_unfit = "queue" the target may yet grow to hold it,
+	// unless its own scheduler refused it.
+	if u := c.never[t.Shape]; u != nil && (!c.opts.QueueUnfit || u.Refused) && !t.Suggested {
+		c.setStatus(rec, results.Error)
+		rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
+		c.persist(rec)
+		return
+	}
+	c.setStatus(rec, results.Pending)
+	c.pending = append(c.pending, rec.Index)
+	c.wait(t.Shape)
+}
+
 // initialise queues the trials that are not done, and marks those that
 // can never run on this target as errors up front: waiting for them would
 // hang the experiment (the deadlock Ray Tune warns of).
 func (c *controller) initialise() {
-	never := map[*experiment.Shape]*planner.Unfit{}
-	checked := map[*experiment.Shape]bool{}
 	for _, rec := range c.order {
 		if rec.Status.Finished() || c.taken[rec.ID] {
 			continue
 		}
-		t := c.trials[rec.ID]
-		// A trial still to be suggested is checked when its values are.
-		if !checked[t.Shape] && !t.Suggested {
-			checked[t.Shape] = true
-			never[t.Shape] = c.capacity.FitsEmpty(t.Shape, c.exp.Placement)
-		}
-		// With on_unfit = "queue" the target may yet grow to hold it,
-		// unless its own scheduler refused it.
-		if u := never[t.Shape]; u != nil && (!c.opts.QueueUnfit || u.Refused) && !t.Suggested {
-			c.setStatus(rec, results.Error)
-			rec.Error = fmt.Sprintf("can never run on %s: %s", c.opts.Target, u.Reason())
-			c.persist(rec)
-			continue
-		}
-		c.setStatus(rec, results.Pending)
-		c.pending = append(c.pending, rec.Index)
-		c.wait(t.Shape)
+		c.enqueue(rec)
 	}
 	sort.Ints(c.pending)
 	c.updateBest(nil)
@@ -276,6 +286,7 @@ func (c *controller) loop(ctx context.Context) (*Outcome, error) {
 	events := c.opts.Driver.Events()
 	tick := c.clock.After(c.opts.TickEvery)
 	done := ctx.Done()
+	c.extend()
 	c.admit(ctx)
 	for !c.finished() {
 		var next <-chan time.Time
@@ -301,6 +312,7 @@ func (c *controller) loop(ctx context.Context) (*Outcome, error) {
 			c.interrupt("interrupted")
 		case <-c.moreToAdmit():
 		}
+		c.extend()
 		c.admit(ctx)
 		c.save()
 	}
@@ -389,6 +401,12 @@ func (c *controller) admit(ctx context.Context) {
 	c.pending = append(kept, requeued...)
 	if len(requeued) > 0 {
 		sort.Ints(c.pending)
+	}
+	// An open-ended experiment whose every pending trial started
+	// generates more at once, and goes round to start them while they fit.
+	if started > 0 && len(c.pending) == 0 && c.exp.OpenEnded() {
+		c.extend()
+		c.admitCut = c.admitCut || len(c.pending) > 0
 	}
 }
 

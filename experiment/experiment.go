@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -72,8 +74,10 @@ type Experiment struct {
 	// Description is shown in plan output and in the Nomad UI.
 	Description string
 
-	Metric     string
-	Mode       Mode
+	Metric string
+	Mode   Mode
+	// NumSamples is how often the space is sampled; OpenEnded (-1) keeps
+	// sampling until stop.time_budget or stop.max_trials ends the run.
 	NumSamples int
 	// MaxConcurrentTrials caps how many trials run at once; 0 means as many
 	// as fit.
@@ -148,6 +152,52 @@ type Stop struct {
 	// AtMost stops a trial when a reported metric reaches or passes the
 	// value from above (stop when loss <= 0.01).
 	AtMost map[string]float64
+	// MaxTrials ends an open-ended experiment (num_samples = -1) once this
+	// many trials were generated; 0 means MaxTrials, the hard ceiling.
+	MaxTrials int
+}
+
+// OpenEnded is num_samples = -1: trials are generated as the run goes
+// on, until the time budget or the trial cap ends it.
+const OpenEnded = -1
+
+// OpenEnded says num_samples is -1.
+func (e *Experiment) OpenEnded() bool { return e.NumSamples == OpenEnded }
+
+// EndsWhen says what ends an open-ended experiment, for plan and apply:
+// "until 1h has passed or 500 trials were generated, whichever is first".
+func (e *Experiment) EndsWhen() string {
+	budget := e.Stop.TimeBudget
+	switch {
+	case budget > 0 && e.Stop.MaxTrials > 0:
+		return fmt.Sprintf("until %s has passed (stop.time_budget) or %s were generated (stop.max_trials), whichever is first", ShortDuration(budget), Count(e.Stop.MaxTrials, "trial"))
+	case budget > 0:
+		return fmt.Sprintf("until %s has passed (stop.time_budget), at most %s", ShortDuration(budget), Count(MaxTrials, "trial"))
+	default:
+		return fmt.Sprintf("until %s were generated (stop.max_trials)", Count(e.Stop.MaxTrials, "trial"))
+	}
+}
+
+// ShortDuration is a duration as Go writes it, without zero minutes and
+// seconds: "1h", "1h30m", "90s" is "1m30s".
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// TrialCap is the most trials an open-ended experiment generates:
+// stop.max_trials, or the hard ceiling.
+func (e *Experiment) TrialCap() int {
+	if e.Stop.MaxTrials > 0 {
+		return e.Stop.MaxTrials
+	}
+	return MaxTrials
 }
 
 // Nomad holds the settings that only the Nomad target reads.

@@ -144,7 +144,7 @@ var failureSchema = &hcl.BodySchema{
 }
 
 var stopSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "time_budget"}, {Name: "trial_timeout"}, {Name: "at_least"}, {Name: "at_most"}},
+	Attributes: []hcl.AttributeSchema{{Name: "time_budget"}, {Name: "trial_timeout"}, {Name: "at_least"}, {Name: "at_most"}, {Name: "max_trials"}},
 }
 
 var nomadSchema = &hcl.BodySchema{
@@ -193,6 +193,8 @@ type decoder struct {
 	// perTrial collects every expression that is evaluated per trial, to
 	// check its references to trial.<name> once the space is known.
 	perTrial []hcl.Expression
+	// maxTrials is stop's max_trials, checked against num_samples.
+	maxTrials *hcl.Attribute
 }
 
 func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*experiment.Experiment, hcl.Diagnostics) {
@@ -252,8 +254,12 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		}
 	}
 	if a, ok := attrs["num_samples"]; ok {
-		if n, ok := d.integer(a, 1, experiment.MaxTrials); ok {
-			exp.NumSamples = int(n)
+		if n, ok := d.number(a); ok && n == experiment.OpenEnded {
+			exp.NumSamples = experiment.OpenEnded
+		} else if ok {
+			if n, ok := d.integer(a, 1, experiment.MaxTrials); ok {
+				exp.NumSamples = int(n)
+			}
 		}
 	}
 	if a, ok := attrs["max_concurrent_trials"]; ok {
@@ -357,6 +363,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		exp.Stop = d.stop(bs[0])
 	}
 	exp.Scheduler = d.scheduler(blocks["scheduler"], exp)
+	d.checkOpenEnded(exp, attrs["num_samples"], blocks["stop"])
 	_, hasMetric := attrs["metric"]
 	exp.Search = d.search(blocks["search"], &exp.Space, hasMetric)
 	if bs := blocks["nomad"]; len(bs) > 0 {
@@ -764,7 +771,41 @@ func (d *decoder) stop(b *hcl.Block) experiment.Stop {
 	if a, ok := content.Attributes["at_most"]; ok {
 		s.AtMost, _ = d.numberMap(a)
 	}
+	if a, ok := content.Attributes["max_trials"]; ok {
+		if n, ok := d.integer(a, 1, experiment.MaxTrials); ok {
+			s.MaxTrials = int(n)
+		}
+		d.maxTrials = a
+	}
 	return s
+}
+
+// checkOpenEnded checks what num_samples = -1 needs: something that ends
+// the run, and no scheduler that must know the trial count up front. A
+// trial cap is only for open-ended runs: with a count, it is the count.
+func (d *decoder) checkOpenEnded(exp *experiment.Experiment, samples *hcl.Attribute, stop []*hcl.Block) {
+	if !exp.OpenEnded() {
+		if a := d.maxTrials; a != nil {
+			d.fail(a, "max_trials without num_samples = -1", "max_trials ends an open-ended experiment (num_samples = -1); this one runs num_samples = %d times the grid, so remove max_trials or set num_samples = -1.", exp.NumSamples)
+		}
+		return
+	}
+	if exp.Stop.TimeBudget <= 0 && d.maxTrials == nil {
+		where := samples.Range
+		detail := "num_samples = -1 keeps starting trials until something ends the run: add stop { time_budget = \"2h\" } or stop { max_trials = 500 } (or both)."
+		if len(stop) > 0 {
+			where = stop[0].DefRange
+		}
+		d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Open-ended experiment that never ends", Detail: detail, Subject: where.Ptr()})
+	}
+	if s := exp.Scheduler; s != nil && s.Kind == experiment.SchedulerHyperBand {
+		d.diags = append(d.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "HyperBand needs a trial count",
+			Detail:   "The hyperband scheduler divides a known number of trials into brackets, and num_samples = -1 has none: use scheduler \"asha\" (asynchronous, any number of trials) or set num_samples.",
+			Subject:  s.DefRange.Ptr(),
+		})
+	}
 }
 
 func (d *decoder) nomad(b *hcl.Block, n *experiment.Nomad) {

@@ -340,6 +340,33 @@ func TestLoadDecodesEachSetting(t *testing.T) {
 			},
 		},
 		{
+			name: "num_samples = -1 is an open-ended run that a trial cap or budget ends",
+			src: `experiment "open" {` + task + `
+  num_samples = -1
+  stop {
+    max_trials = 40
+  }
+}`,
+			check: func(t *testing.T, exp *experiment.Experiment) {
+				assert.True(t, exp.OpenEnded())
+				assert.Equal(t, 40, exp.Stop.MaxTrials)
+				assert.Equal(t, 40, exp.TrialCap())
+			},
+		},
+		{
+			name: "an open-ended run with only a time budget is capped at the hard ceiling",
+			src: `experiment "open" {` + task + `
+  num_samples = -1
+  stop {
+    time_budget = "5m"
+  }
+}`,
+			check: func(t *testing.T, exp *experiment.Experiment) {
+				assert.True(t, exp.OpenEnded())
+				assert.Equal(t, experiment.MaxTrials, exp.TrialCap())
+			},
+		},
+		{
 			name: "an empty wait_for_gpu block gets Ray Tune's defaults",
 			src:  `experiment "gpu" {` + task + "\n  wait_for_gpu {}\n}",
 			check: func(t *testing.T, exp *experiment.Experiment) {

@@ -204,10 +204,22 @@ func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.D
 		p.Never = append(p.Never, *never[key])
 	}
 
+	// An open-ended experiment's trials are not all known: how many run at
+	// once is what the capacity holds of as many as its cap, the shapes
+	// in the proportions of those planned.
+	if e.OpenEnded() && len(runnable) > 0 {
+		for i := 0; len(runnable) < e.TrialCap(); i++ {
+			runnable = append(runnable, runnable[i])
+		}
+	}
 	for _, key := range order {
 		info := byKey[key]
 		if info.never == nil {
-			alone := make([]*experiment.Shape, info.plan.Trials)
+			n := info.plan.Trials
+			if e.OpenEnded() {
+				n = e.TrialCap()
+			}
+			alone := make([]*experiment.Shape, n)
 			for i := range alone {
 				alone[i] = info.plan.Resources
 			}

@@ -67,11 +67,17 @@ const MaxTrialValues = 5_000_000
 // give the same trials and trial i does not change when num_samples grows.
 // Grid points vary the last grid parameter fastest.
 //
+// An open-ended experiment (num_samples = -1) has no count: Trials gives
+// its first pass over the grid, and the controller asks TrialRange for
+// more as the run goes on.
+//
 // Each trial's shape is resolved; errors of a trial's resources are
 // reported once per expression with the first trial that shows them.
 func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
 	points := e.Space.GridPoints()
+	if e.OpenEnded() {
+		return TrialRange(e, 0, min(points, e.TrialCap()))
+	}
 	samples := max(e.NumSamples, 1)
 	if points > MaxTrials/samples {
 		return nil, hcl.Diagnostics{{
@@ -81,50 +87,66 @@ func Trials(e *experiment.Experiment) ([]*Trial, hcl.Diagnostics) {
 			Subject:  e.DefRange.Ptr(),
 		}}
 	}
-	total := points * samples
-	if n := len(e.Space.Params); n > 0 && total > MaxTrialValues/n {
+	return TrialRange(e, 0, points*samples)
+}
+
+// TrialRange generates the trials with indices from to to-1: trial i is
+// grid point i mod the grid's size of sample i div it, the same trial
+// whatever else is generated.
+func TrialRange(e *experiment.Experiment, from, to int) ([]*Trial, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	points := e.Space.GridPoints()
+	if to > MaxTrials {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
-			Summary:  "Too many trial values",
-			Detail:   fmt.Sprintf("%s × %s is %d values: more than the %d tune holds for one experiment. Use fewer trials or fewer parameters.", experiment.Count(total, "trial"), experiment.Count(n, "parameter"), total*n, MaxTrialValues),
+			Summary:  "Too many trials",
+			Detail:   fmt.Sprintf("%s: more than the %d trials tune handles in one experiment.", experiment.Count(to, "trial"), MaxTrials),
 			Subject:  e.DefRange.Ptr(),
 		}}
 	}
-	trials := make([]*Trial, 0, total)
+	n := len(e.Space.Params)
+	if n > 0 && to > MaxTrialValues/n {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Too many trial values",
+			Detail:   fmt.Sprintf("%s × %s is %d values: more than the %d tune holds for one experiment. Use fewer trials or fewer parameters.", experiment.Count(to, "trial"), experiment.Count(n, "parameter"), to*n, MaxTrialValues),
+			Subject:  e.DefRange.Ptr(),
+		}}
+	}
+	count := max(to-from, 0)
+	trials := make([]*Trial, 0, count)
 	// One backing array for every trial's values keeps 100,000 trials to a
 	// few allocations.
-	n := len(e.Space.Params)
-	values := make([]cty.Value, total*n)
+	values := make([]cty.Value, count*n)
 	seen := map[string]bool{}
 	idHash := fnv.New64a()
 	adaptive := e.Search.Adaptive()
 	key := []cty.Value{cty.StringVal(definitionKey(e))}
-	for s := 0; s < samples; s++ {
-		for g := 0; g < points; g++ {
-			index := len(trials)
-			vals := values[index*n : (index+1)*n : (index+1)*n]
-			e.Space.TrialValues(e.Seed, index, g, vals)
-			t := &Trial{Index: index, Sample: s, GridPoint: g, Values: vals}
-			t.ID = trialID(idHash, e.Name, index, vals)
-			if adaptive {
-				// The first samples of each grid point are drawn at random
-				// whatever has finished; the others are suggested.
-				t.Suggested = s >= e.Search.StartupTrials
-				t.ID = trialID(idHash, e.Name, index, key)
-			}
-			shape, d := e.ResolveShape(t.Vars())
-			for _, diag := range d {
-				key := diag.Summary + "@" + rangeKey(diag.Subject)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				diag.Detail = fmt.Sprintf("%s (first seen in trial %s, %s)", diag.Detail, t.ID, FormatParams(&e.Space, vals))
-				diags = append(diags, diag)
-			}
-			t.Shape = shape
-			trials = append(trials, t)
+	for index := from; index < to; index++ {
+		s, g := index/points, index%points
+		k := index - from
+		vals := values[k*n : (k+1)*n : (k+1)*n]
+		e.Space.TrialValues(e.Seed, index, g, vals)
+		t := &Trial{Index: index, Sample: s, GridPoint: g, Values: vals}
+		t.ID = trialID(idHash, e.Name, index, vals)
+		if adaptive {
+			// The first samples of each grid point are drawn at random
+			// whatever has finished; the others are suggested.
+			t.Suggested = s >= e.Search.StartupTrials
+			t.ID = trialID(idHash, e.Name, index, key)
 		}
+		shape, d := e.ResolveShape(t.Vars())
+		for _, diag := range d {
+			key := diag.Summary + "@" + rangeKey(diag.Subject)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			diag.Detail = fmt.Sprintf("%s (first seen in trial %s, %s)", diag.Detail, t.ID, FormatParams(&e.Space, vals))
+			diags = append(diags, diag)
+		}
+		t.Shape = shape
+		trials = append(trials, t)
 	}
 	return trials, diags
 }

@@ -8,12 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,9 +96,12 @@ type Store struct {
 	root string
 	dir  string
 	// exp is dir, opened: everything is written relative to it.
-	exp     *folder
-	info    Info
-	hash    string
+	exp  *folder
+	info Info
+	hash string
+	// hasher has hashed every trial ID so far, so trials added during an
+	// open-ended run extend the hash without hashing the others again.
+	hasher  hash.Hash
 	lock    *folderLock
 	resumed bool
 	prev    *Summary
@@ -178,7 +185,8 @@ func Open(root string, info Info, trials []TrialInfo) (*Store, error) {
 		_ = exp.close()
 		return nil, err
 	}
-	s := &Store{root: root, dir: dir, exp: exp, info: info, hash: trialsHash(trials), lock: lock, attempts: map[string]*attemptFiles{}}
+	s := &Store{root: root, dir: dir, exp: exp, info: info, hasher: sha256.New(), lock: lock, attempts: map[string]*attemptFiles{}}
+	s.hash = s.hashIDs(trials)
 	if err := s.open(trials); err != nil {
 		_ = lock.release()
 		_ = exp.close()
@@ -361,13 +369,84 @@ func checkName(what, name string) error {
 }
 
 func trialsHash(trials []TrialInfo) string {
-	h := sha256.New()
+	return hashInto(sha256.New(), trials)
+}
+
+// hashInto adds the trials' IDs to h and returns the hash of all it has.
+func hashInto(h hash.Hash, trials []TrialInfo) string {
 	for _, t := range trials {
 		h.Write([]byte(t.ID))
 		h.Write([]byte{'\n'})
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
+
+func (s *Store) hashIDs(trials []TrialInfo) string { return hashInto(s.hasher, trials) }
+
+// Add appends trials that an open-ended experiment generated during the
+// run, after every trial so far, and returns their records, pending. Their
+// folders are made when they start, as every trial's are; the summary's
+// trial count and hash include them from the next WriteSummary, so a
+// resume generates them again.
+func (s *Store) Add(trials []TrialInfo) ([]*TrialRecord, error) {
+	s.summaryMu.Lock()
+	defer s.summaryMu.Unlock()
+	next := len(s.records)
+	for i, t := range trials {
+		if err := checkName("trial id", t.ID); err != nil {
+			return nil, err
+		}
+		if t.Index != next+i {
+			return nil, fmt.Errorf("results: trial %s has index %d; the next is %d", t.ID, t.Index, next+i)
+		}
+	}
+	added := make([]*TrialRecord, len(trials))
+	for i, t := range trials {
+		added[i] = &TrialRecord{ID: t.ID, Index: t.Index, Params: t.Params, Status: Pending}
+		for k := range t.Params {
+			if !slices.Contains(s.paramNames, k) {
+				s.paramNames = append(s.paramNames, k)
+				sort.Strings(s.paramNames)
+			}
+		}
+	}
+	s.records = append(s.records, added...)
+	s.hash = s.hashIDs(trials)
+	return added, nil
+}
+
+// KnownTrials is how many trials an open-ended experiment's results
+// folder under root says were generated: the count of its last summary,
+// or more when trial folders of later trials exist (the summary is
+// rewritten at intervals, a trial's folder when it starts). 0 when there
+// is no such folder yet.
+func KnownTrials(root, name string) (int, error) {
+	dir := filepath.Join(root, name)
+	n := 0
+	prev, err := readExperimentFile(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return 0, fmt.Errorf("results folder %s: %v; use another -results folder or remove it", dir, err)
+	default:
+		n = prev.NumTrials
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("reading results folder: %w", err)
+	}
+	for _, e := range entries {
+		if m := trialFolder.FindStringSubmatch(e.Name()); m != nil && e.IsDir() {
+			if i, err := strconv.Atoi(m[1]); err == nil && i >= n {
+				n = i + 1
+			}
+		}
+	}
+	return n, nil
+}
+
+// trialFolder matches a trial's folder name: its index, then a hash.
+var trialFolder = regexp.MustCompile(`^(\d{5,9})-[0-9a-f]{6}$`)
 
 // Dir is the experiment's folder.
 func (s *Store) Dir() string { return s.dir }

@@ -12,16 +12,7 @@ import (
 
 func TestApplyResumesATPESearchAfterBeingKilledWithoutSuggestingATrialTwice(t *testing.T) {
 	w := newWorkspace(t)
-	// Each trial logs its ID, pid and x when it starts, then reports for
-	// half a second.
-	w.write(t, "trial.sh", `echo "$TUNE_TRIAL_ID $$ $1" >> runs
-i=1
-while [ $i -le 5 ]; do
-  echo "@tune {\"step\": $i, \"loss\": $(awk -v x="$1" 'BEGIN { print (x - 0.7) ^ 2 }')}"
-  sleep 0.1
-  i=$((i + 1))
-done
-`)
+	w.write(t, "trial.sh", xTrial)
 	w.write(t, "exp.hcl", `experiment "tpe" {
   metric      = "loss"
   mode        = "min"
@@ -42,28 +33,7 @@ done
   }
 }
 `)
-	flags := []string{"-local-cpus", "2", "-local-memory", "64GiB"}
-	first := w.start(t, flags...)
-	finished := w.killMidway(t, first, "tpe", 4)
-	xBefore := map[string]string{}
-	for _, line := range w.logLines(t, "runs") {
-		f := strings.Fields(line)
-		xBefore[f[0]] = f[2]
-	}
-
-	r := w.apply(t, flags...)
-	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-
-	runs := map[string]int{}
-	xs := map[string]string{}
-	for _, line := range w.logLines(t, "runs") {
-		f := strings.Fields(line)
-		runs[f[0]]++
-		if x, ok := xBefore[f[0]]; ok {
-			assert.Equal(t, x, f[2], "trial %s started before the kill and runs again with its values", f[0])
-		}
-		xs[f[0]] = f[2]
-	}
+	finished, runs, xs := w.killAndResume(t, "tpe")
 	res := w.resultsOf(t, "tpe")
 	require.Len(t, res.Trials, 10)
 	for _, rec := range res.Trials {
@@ -75,4 +45,47 @@ done
 		require.NoError(t, err)
 		assert.Contains(t, string(b), `"x": `+xs[rec.ID], "trial %s ran with the values its params.json records", rec.ID)
 	}
+}
+
+// xTrial logs its trial's ID, pid and x to runs when it starts, then
+// reports (x - 0.7)² five times, a tenth of a second apart.
+const xTrial = `echo "$TUNE_TRIAL_ID $$ $1" >> runs
+i=1
+while [ $i -le 5 ]; do
+  echo "@tune {\"step\": $i, \"loss\": $(awk -v x="$1" 'BEGIN { print (x - 0.7) ^ 2 }')}"
+  sleep 0.1
+  i=$((i + 1))
+done
+`
+
+// killAndResume applies exp.hcl of xTrial trials on two local CPUs,
+// kills tune once 4 trials finished while others ran, and applies again
+// to the end. It returns the trials finished before the kill, how often
+// each trial started, and the x each started with, asserting that a
+// trial that ran before the kill ran again with the same x.
+func (w *workspace) killAndResume(t *testing.T, experiment string) (finished map[string]bool, runs map[string]int, xs map[string]string) {
+	t.Helper()
+	flags := []string{"-local-cpus", "2", "-local-memory", "64GiB"}
+	first := w.start(t, flags...)
+	finished = w.killMidway(t, first, experiment, 4)
+	xBefore := map[string]string{}
+	for _, line := range w.logLines(t, "runs") {
+		f := strings.Fields(line)
+		xBefore[f[0]] = f[2]
+	}
+
+	r := w.apply(t, flags...)
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, r.stdout, "Resuming from")
+
+	runs, xs = map[string]int{}, map[string]string{}
+	for _, line := range w.logLines(t, "runs") {
+		f := strings.Fields(line)
+		runs[f[0]]++
+		if x, ok := xBefore[f[0]]; ok {
+			assert.Equal(t, x, f[2], "trial %s started before the kill and runs again with its values", f[0])
+		}
+		xs[f[0]] = f[2]
+	}
+	return finished, runs, xs
 }

@@ -118,6 +118,20 @@ func runApply(env *cliEnv, args []string) int {
 		printDiags(env.stderr, parser, diags)
 		return exitError
 	}
+	if exp.OpenEnded() {
+		// A resumed open-ended run generates again every trial the last
+		// one did, so that their results are found and none is run twice.
+		known, err := results.KnownTrials(*resultsDir, exp.Name)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "tune apply: %v\n", err)
+			return exitError
+		}
+		if known = min(known, exp.TrialCap()); known > len(trials) {
+			more, d := planner.TrialRange(exp, len(trials), known)
+			trials = append(trials, more...)
+			diags = append(diags, d...)
+		}
+	}
 	tgt, err := openTarget(ctx, env, &tf, exp, logger)
 	if err != nil {
 		return startFailed(env, ctx, err)
@@ -200,7 +214,11 @@ func runApply(env *cliEnv, args []string) int {
 	}
 	defer store.Close()
 
-	fmt.Fprintf(env.stdout, "Experiment %q: %s on %s, at most %s.\n", exp.Name, experiment.Count(len(trials), "trial"), plan.Target, atOnceText(plan))
+	if exp.OpenEnded() {
+		fmt.Fprintf(env.stdout, "Experiment %q: open-ended (num_samples = -1), %s, on %s, at most %s.\n", exp.Name, exp.EndsWhen(), plan.Target, atOnceText(plan))
+	} else {
+		fmt.Fprintf(env.stdout, "Experiment %q: %s on %s, at most %s.\n", exp.Name, experiment.Count(len(trials), "trial"), plan.Target, atOnceText(plan))
+	}
 	if tgt.nomad != nil {
 		printNomadUI(env.stdout, tgt.address, exp.Name, exp.Nomad.Namespace)
 	}
@@ -212,7 +230,7 @@ func runApply(env *cliEnv, args []string) int {
 			}
 		}
 		fmt.Fprintf(env.stdout, "Resuming from %s: %d of %d trials are already done.\n", store.Dir(), done, len(trials))
-		if added := store.Added(); added > 0 {
+		if added := store.Added(); added > 0 && !exp.OpenEnded() {
 			fmt.Fprintf(env.stdout, "num_samples grew: %s join the %d from before, which keep their values and results.\n", experiment.Count(added, "new trial"), len(trials)-added)
 		}
 	}

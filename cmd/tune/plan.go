@@ -149,8 +149,13 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 		fmt.Fprintf(w, "  %s\n", p.Description)
 	}
 	search := experiment.Count(p.NumTrials, "trial")
-	if p.GridPoints > 1 || p.NumSamples > 1 {
+	if p.GridPoints > 1 && !exp.OpenEnded() || p.NumSamples > 1 {
 		search = fmt.Sprintf("%s × %s = %s", experiment.Count(p.GridPoints, "grid point"), experiment.Count(p.NumSamples, "sample"), experiment.Count(p.NumTrials, "trial"))
+	}
+	if exp.OpenEnded() {
+		// The trials below are the first pass over the grid; the others
+		// are generated as the run goes on.
+		search = fmt.Sprintf("open-ended (num_samples = -1), %s; planned below: the first %s", exp.EndsWhen(), search)
 	}
 	fmt.Fprintf(w, "  Search:  %s, seed %d, %s search\n", search, p.Seed, p.Search)
 	if p.SearchDetail != "" {
@@ -217,6 +222,8 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	case p.Runnable < p.NumTrials:
 		fmt.Fprintf(w, "Plan: %d of %d trials can run, %d at a time; %d can never run on %s.\n",
 			p.Runnable, p.NumTrials, p.AtOnce, p.NumTrials-p.Runnable, p.Target)
+	case exp.OpenEnded():
+		fmt.Fprintf(w, "Plan: trials until stopped, %d at a time.\n", p.AtOnce)
 	default:
 		fmt.Fprintf(w, "Plan: %s, %d at a time.\n", experiment.Count(p.NumTrials, "trial"), p.AtOnce)
 	}
