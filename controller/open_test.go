@@ -175,3 +175,36 @@ func TestAnOpenEndedRunResumesTheTrialsItGenerated(t *testing.T) {
 	require.NotNil(t, out.Best)
 	assert.Equal(t, recs[0].ID, out.Best.ID, "results of the first run are kept")
 }
+
+func TestAnOpenEndedGridRepeatsItsPointsUntilTheCap(t *testing.T) {
+	f := newFixture(t, `experiment "open" {
+  metric      = "loss"
+  mode        = "min"
+  num_samples = -1
+  space {
+    lr = grid([1, 2, 3])
+    x  = uniform(0, 1)
+  }
+  stop {
+    max_trials = 7
+  }
+  task "train" {
+    command = "true"
+  }
+}
+`)
+	require.Len(t, f.trials, 3, "the plan holds one pass over the grid")
+	d := newFakeDriver(localCapacity(2, 0), func(*planner.Trial, int) script {
+		return script{reports: []map[string]any{loss(1)}}
+	})
+	out := f.run(t, context.Background(), d, nil)
+	assert.Equal(t, StatusFinished, out.Status)
+	recs := f.store.Records()
+	require.Len(t, recs, 7)
+	sameAsPlanned(t, f, recs)
+	var lrs []any
+	for _, r := range recs {
+		lrs = append(lrs, r.Params["lr"])
+	}
+	assert.Equal(t, []any{int64(1), int64(2), int64(3), int64(1), int64(2), int64(3), int64(1)}, lrs)
+}
