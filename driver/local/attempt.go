@@ -266,9 +266,11 @@ func (a *attempt) startProcess(t *taskPlan) (*process, error) {
 // abandon kills a process of an attempt that did not start whole, and reaps
 // it, so that nothing of the attempt is left running.
 func (p *process) abandon() {
-	p.sup.end()
-	_ = killGroup(p.cmd)
+	// A supervisor kills the whole tree and exits; a signal to the group
+	// before it has could end it first (see kill).
+	p.kill()
 	_ = p.cmd.Wait()
+	_ = killGroup(p.cmd)
 	p.stdout.Close()
 	p.stderr.Close()
 }
@@ -475,29 +477,24 @@ func (a *attempt) terminateLocked(p *process) {
 		case <-p.exited:
 		case <-t.C:
 			a.d.log.Debug("task did not exit after SIGTERM; killing it", "trial", a.key.trialID, "task", p.plan.task, "rank", p.plan.rank, "grace", grace)
-			p.kill(grace)
+			p.kill()
 		}
 	}()
 }
 
 // kill ends a task that outlived its grace period with everything it
 // started. Its supervisor kills the whole tree, including what left the
-// task's process group; a signal to the group would end the supervisor
-// first. Only if the supervisor too does not end within grace is the
-// group killed. Without a supervisor the group is killed at once.
-func (p *process) kill(grace time.Duration) {
+// task's process group, and then exits; the group is not signalled before
+// that, since a SIGKILL to the group would end the supervisor (a member of
+// it) before it reached what left the group. Once it has exited, wait
+// kills what is left in the group. Without a supervisor the group is
+// killed at once.
+func (p *process) kill() {
 	if p.sup == nil {
 		_ = killGroup(p.cmd)
 		return
 	}
-	p.sup.end()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-p.exited:
-	case <-t.C:
-		_ = killGroup(p.cmd)
-	}
+	p.sup.kill(p.cmd)
 }
 
 func (a *attempt) stoppedEvent() driver.Event {

@@ -37,8 +37,10 @@
 // pipe only tune writes to (and a parent-death signal), then kills the
 // tree, and when the task exits it kills what is left and exits as the
 // task did. A stop's SIGKILL goes through the same pipe, since a signal to
-// the process group would end the supervisor before what left the group. This was chosen over recording each trial's process group in
-// its folder and killing it on resume: that leaves the trainer running
+// the process group would end the supervisor before what left the group;
+// the group is killed only once the supervisor has exited. This was
+// chosen over recording each trial's process group in its folder and
+// killing it on resume: that leaves the trainer running
 // until a resume that may never come, needs checks that the recorded
 // process is still ours, and misses processes that left the group. Other
 // systems run the task directly, in its group, and a task there outlives a

@@ -493,23 +493,34 @@ func TestAStopThatComesToKillingTakesWhatLeftTheProcessGroupToo(t *testing.T) {
 	// The task ignores SIGTERM (and so does what it starts), and one of
 	// its processes left the process group: a signal to the group cannot
 	// reach that one.
-	h := setup(t, shExperiment(`trap '' TERM
+	const escape = `trap '' TERM
 setsid sh -c 'echo $$ > escaped; exec sleep 60' &
 while [ ! -s escaped ]; do sleep 0.01; done
 echo escaped=$(cat escaped)
-while :; do sleep 60; done`), Options{KillGrace: 100 * time.Millisecond})
-	stdout, _ := h.start(0, 0)
-	line := stdout.waitFor(t, "escaped=")
-	pid, err := strconv.Atoi(strings.TrimPrefix(line, "escaped="))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	require.False(t, gone(pid))
+`
+	for _, tc := range []struct {
+		name string
+		then string
+	}{
+		{"a task that waits on", ""},
+		{"a task that stopped its own process group, its supervisor with it", "kill -STOP 0\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, shExperiment(escape+tc.then+"while :; do sleep 60; done"), Options{KillGrace: 100 * time.Millisecond})
+			stdout, _ := h.start(0, 0)
+			line := stdout.waitFor(t, "escaped=")
+			pid, err := strconv.Atoi(strings.TrimPrefix(line, "escaped="))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+			require.False(t, gone(pid))
 
-	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "time budget"))
-	exit := last(h.untilExited())
-	assert.True(t, exit.Stopped)
-	assert.Eventually(t, func() bool { return gone(pid) }, waitLimit, 5*time.Millisecond,
-		"the process that left the task's group goes with the task")
+			require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "time budget"))
+			exit := last(h.untilExited())
+			assert.True(t, exit.Stopped)
+			assert.Eventually(t, func() bool { return gone(pid) }, waitLimit, 5*time.Millisecond,
+				"the process that left the task's group goes with the task")
+		})
+	}
 }
 
 func TestStopKillsATaskThatIgnoresSIGTERM(t *testing.T) {

@@ -24,6 +24,10 @@ func MaybeSupervise() {}
 // terminateGroup kills at once: there is no SIGTERM to send first.
 func terminateGroup(cmd *exec.Cmd) error { return killGroup(cmd) }
 
+// continueGroup does nothing: a process here cannot be stopped by a
+// signal.
+func continueGroup(*exec.Cmd) error { return nil }
+
 func killGroup(cmd *exec.Cmd) error {
 	if cmd.Process == nil {
 		return nil

@@ -23,6 +23,8 @@ func terminateGroup(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGTE
 
 func killGroup(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGKILL) }
 
+func continueGroup(cmd *exec.Cmd) error { return signalGroup(cmd, syscall.SIGCONT) }
+
 // signalGroup signals the process group the task leads. A group that is
 // gone is not an error. Its ID cannot be taken by a new process while any
 // member lives, so a signal sent after the leader was reaped reaches only

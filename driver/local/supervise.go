@@ -55,6 +55,16 @@ func (s *supervision) end() {
 	}
 }
 
+// kill asks the supervisor to kill the task's tree. The task may have
+// stopped its process group (kill -STOP 0), the supervisor with it, which
+// would then never read the request: the group is continued first, and
+// whatever the stopped processes would do on waking, the supervisor kills
+// them.
+func (s *supervision) kill(cmd *exec.Cmd) {
+	_ = continueGroup(cmd)
+	s.end()
+}
+
 // lookCommand finds the program a task runs, as exec.Command would: a bare
 // name on tune's PATH, a path relative to the experiment's folder. A
 // command that cannot be executed is a *driver.CannotRunError's cause
