@@ -78,9 +78,12 @@ type attempt struct {
 	goneAt  uint64
 	allocs  map[string]*allocView
 	// deregDone is closed once a requested deregistration has returned;
-	// purged says it removed the job.
-	deregDone chan struct{}
-	purged    bool
+	// purged says it removed the job. deregInFlight is set until then:
+	// an allocation Nomad placed before the deregistration may not have
+	// been seen yet, so the attempt does not end meanwhile.
+	deregDone     chan struct{}
+	purged        bool
+	deregInFlight bool
 	// rendezvous is the variable the ranks find rank 0 by ("" when they
 	// need none), and rendezvousSent says its write has begun.
 	rendezvous     string
@@ -297,7 +300,7 @@ func (a *attempt) registered(index uint64) {
 		pending = nil
 	}
 	for _, v := range pending {
-		a.apply(v)
+		a.take(v)
 	}
 	if a.goneAt > 0 && index > 0 {
 		a.jobGone(a.goneAt)
@@ -305,16 +308,9 @@ func (a *attempt) registered(index uint64) {
 	a.step()
 }
 
-// apply takes news of one allocation of the attempt's job. Called with
-// d.mu held.
-func (a *attempt) apply(v allocView) {
-	if a.take(v) {
-		a.step()
-	}
-}
-
 // take records news of one allocation without moving the attempt on, and
-// says whether it was news. Called with d.mu held.
+// says whether it was news: everything Nomad changed at once is taken
+// before step decides anything from it. Called with d.mu held.
 func (a *attempt) take(v allocView) bool {
 	if a.phase == phaseFinishing {
 		return false
@@ -409,7 +405,7 @@ func (a *attempt) step() {
 		}
 		a.markDead(al)
 	}
-	if allTerminal && (complete || a.phase == phaseStopped) || a.phase == phaseStopped && a.d.isInterrupted() {
+	if !a.deregInFlight && allTerminal && (complete || a.phase == phaseStopped) || a.phase == phaseStopped && a.d.isInterrupted() {
 		// Interrupted, a job Nomad has stopped is all a resume needs:
 		// its allocations are not waited for.
 		a.phase = phaseFinishing
@@ -650,12 +646,28 @@ func shortID(id string) string {
 func (a *attempt) requestDeregister(purge bool) {
 	a.phase = phaseStopping
 	a.deregDone = make(chan struct{})
+	a.deregInFlight = true
 	d := a.d
 	go func() {
 		defer close(a.deregDone)
 		err := d.deregister(d.hurry, a.jobID, purge)
+		var stubs []*api.AllocationListStub
+		if err == nil {
+			// Nomad places nothing more for the job now, but what it
+			// placed before, such as the replacement of a lost
+			// allocation, may not have come through the event stream
+			// yet: read once, so the attempt waits for that to end too.
+			var listErr error
+			if stubs, listErr = d.listJobAllocations(d.hurry, a.jobID); listErr != nil {
+				d.log.Debug("cannot read a deregistered trial job's allocations", "job", a.jobID, "error", listErr)
+			}
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		a.deregInFlight = false
+		for _, s := range stubs {
+			a.take(viewOfStub(s))
+		}
 		switch {
 		case err != nil && d.hurry.Err() != nil:
 			// Interrupted: the attempt says Nomad did not confirm it.

@@ -36,7 +36,10 @@ const (
 	// phaseRunning: every allocation has run and EventRunning is queued.
 	phaseRunning
 	// phaseStopping: the outcome is decided and the job's deregistration
-	// has been asked for; its allocations are still ending.
+	// has been asked for; its allocations are still ending. The attempt
+	// does not finish before the deregistration returns, with the job's
+	// allocations read once after it: one Nomad placed just before, such
+	// as a lost allocation's replacement, is waited for too.
 	phaseStopping
 	// phaseStopped: the job is deregistered, or was never registered;
 	// what is left is for its allocations to end.

@@ -40,9 +40,7 @@ func (d *Driver) watch() {
 				}
 				failures = 0
 				index = max(index, batch.Index)
-				for i := range batch.Events {
-					d.handle(&batch.Events[i])
-				}
+				d.handleBatch(batch.Events)
 			}
 		}
 		if d.ctx.Err() != nil {
@@ -63,35 +61,59 @@ func (d *Driver) watch() {
 	}
 }
 
-// handle passes one event to the attempt it concerns, if any.
-func (d *Driver) handle(ev *api.Event) {
+// handleBatch passes a batch of events to the attempts they concern, and
+// moves each of those attempts on once the whole batch is taken. A batch
+// is one change in Nomad's state: the plan that marks an allocation lost
+// also places its replacement, and an attempt that judged the lost one
+// alone would end without knowing that the replacement runs.
+func (d *Driver) handleBatch(events []api.Event) {
+	touched := map[*attempt]bool{}
+	var order []*attempt
+	for i := range events {
+		if a := d.handle(&events[i]); a != nil && !touched[a] {
+			touched[a] = true
+			order = append(order, a)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, a := range order {
+		a.step()
+	}
+}
+
+// handle passes one event to the attempt it concerns, if any, and
+// returns the attempt when it took news of an allocation it has yet to
+// move on after.
+func (d *Driver) handle(ev *api.Event) *attempt {
 	switch ev.Topic {
 	case api.TopicAllocation:
 		if len(ev.FilterKeys) > 0 && !d.followsAny(ev.FilterKeys) {
 			// Nomad lists an allocation's job ID among the event's filter
 			// keys: other jobs' allocations are passed over undecoded.
-			return
+			return nil
 		}
 		al, err := ev.Allocation()
 		if err != nil || al == nil {
 			d.log.Debug("cannot read an allocation event", "key", ev.Key, "error", err)
-			return
+			return nil
 		}
 		d.mu.Lock()
-		if a := d.byJob[al.JobID]; a != nil {
-			a.apply(viewOfAlloc(al))
+		defer d.mu.Unlock()
+		if a := d.byJob[al.JobID]; a != nil && a.take(viewOfAlloc(al)) {
+			return a
 		}
-		d.mu.Unlock()
 	case api.TopicJob:
 		if ev.Type != jobDeregistered {
-			return
+			return nil
 		}
 		d.mu.Lock()
+		defer d.mu.Unlock()
 		if a := d.byJob[ev.Key]; a != nil {
 			a.jobGone(ev.Index)
 		}
-		d.mu.Unlock()
 	}
+	return nil
 }
 
 // followsAny says whether any of the keys is the job of an attempt.
@@ -135,9 +157,12 @@ func (d *Driver) catchUp() {
 			// mistaken for ones Nomad stopped on its own.
 			a.checkJob(job)
 		}
+		// All of them are taken before the attempt moves on, as with a
+		// batch of events.
 		for _, s := range stubs {
-			a.apply(viewOfStub(s))
+			a.take(viewOfStub(s))
 		}
+		a.step()
 		d.mu.Unlock()
 	}
 }
