@@ -59,9 +59,12 @@ func TestLifecycleTasksRunInNomadsOrder(t *testing.T) {
 		},
 		{
 			name: "a sidecar runs beside the main task and is stopped when it ends",
-			tasks: shTask("side", "echo side; exec sleep 600", lifecycleBlock("prestart", true)) +
-				shTask("train", "while ! test -f side.up; do sleep 0.01; done; echo main", "") +
-				shTask("up", "touch side.up; exec sleep 600", lifecycleBlock("poststart", true)),
+			// The main task waits until both sidecars are up, and the
+			// prestart sidecar has printed its line by then, so neither
+			// line depends on how fast the sidecars get going.
+			tasks: shTask("side", "echo side; touch side.up; exec sleep 600", lifecycleBlock("prestart", true)) +
+				shTask("train", "while ! test -f side.up || ! test -f up.up; do sleep 0.01; done; echo main", "") +
+				shTask("up", "touch up.up; exec sleep 600", lifecycleBlock("poststart", true)),
 			wantLines: []string{"main", "side"},
 		},
 		{
