@@ -69,6 +69,11 @@ func TestJobAttempts(t *testing.T) {
 		eventually(t, jobDead(t, c, "again"), "done")
 		_, _, err = c.Jobs().Deregister("again", true, nil)
 		require.NoError(t, err)
+		// The purge's evaluation must be done before the job comes back:
+		// processed after the new registration, it would reconcile the new
+		// job and place its allocation under its own evaluation, as Nomad's
+		// scheduler would too.
+		waitIdle(t, srv)
 		resp, _, err := c.Jobs().EnforceRegister(mockJob("again", 1, longRunning), 0, nil)
 		require.NoError(t, err, "a purged job is new to enforce-index registration")
 		waitIdle(t, srv)
