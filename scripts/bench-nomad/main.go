@@ -116,10 +116,18 @@ func main() {
 func run(c config, profile string) int {
 	// An interrupt ends the current run the way it ends tune apply, and
 	// every deferred cleanup (simulators, child process, temp folders)
-	// still runs. So does a closed output pipe (| head), which would
-	// otherwise kill the process before its cleanups.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	// still runs.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed output pipe (| head) must neither kill the process before
+	// its cleanups nor end the runs: SIGPIPE is caught on a channel nobody
+	// reads, so writes to the closed output fail and the figures are lost,
+	// but the runs finish and clean up. It must not cancel ctx: with
+	// SIGPIPE caught, an EPIPE on any socket (a connection the simulator
+	// closed) raises it too.
+	brokenPipe := make(chan os.Signal, 1)
+	signal.Notify(brokenPipe, syscall.SIGPIPE)
+	defer signal.Stop(brokenPipe)
 
 	if profile != "" {
 		f, err := os.Create(profile)
