@@ -56,8 +56,10 @@ func (w gpuWorkload) gang(index int) bool { return index%w.k == 0 }
 // jobs submitted all at once as a user without tune would.
 func scenarioB(ctx context.Context, c config) error {
 	switch {
-	case c.bNodes < 1 || c.bGPUs < 1 || c.bGangs < 1 || c.bSingles < 0 || c.bGangGPUs < 1:
-		return fmt.Errorf("-b-nodes, -b-gpus, -b-gangs and -b-gang-gpus must be positive")
+	case c.bNodes < 1 || c.bGPUs < 1 || c.bGangs < 1 || c.bSingles < 0 || c.bGangGPUs < 1 || c.bGangAllocs < 2:
+		return fmt.Errorf("-b-nodes, -b-gpus, -b-gangs and -b-gang-gpus must be positive, and -b-gang-allocs at least 2")
+	case c.bPlacement == "strict_spread" && c.bGangAllocs > c.bNodes:
+		return fmt.Errorf("a strict_spread gang of %d allocations needs as many nodes (-b-nodes %d)", c.bGangAllocs, c.bNodes)
 	case c.bSingles%c.bGangs != 0:
 		return fmt.Errorf("-b-singles (%d) must be a multiple of -b-gangs (%d), so the two interleave evenly", c.bSingles, c.bGangs)
 	case c.bGangGPUs > c.bGPUs:
@@ -66,12 +68,12 @@ func scenarioB(ctx context.Context, c config) error {
 		return fmt.Errorf("-b-driver must be raw_exec or mock_driver")
 	}
 	w := gpuWorkload{c: c, k: c.bSingles/c.bGangs + 1, gpus: c.bNodes * c.bGPUs}
-	gangGPUs := 2 * c.bGangGPUs
+	gangGPUs := c.bGangAllocs * c.bGangGPUs
 	w.gpuWork = time.Duration(c.bGangs*gangGPUs)*c.bGangRun + time.Duration(c.bSingles)*c.bSingleRun
 	w.longest = max(c.bGangRun, c.bSingleRun)
 	w.lower = max(w.gpuWork/time.Duration(w.gpus), w.longest)
-	fmt.Printf("(b) %d gang trials (2 allocations × %d GPUs, %s, placement %s) and %d 1-GPU trials (%s), interleaved, on %d nodes × %d GPUs; task driver %s; time scale %g×\n",
-		c.bGangs, c.bGangGPUs, c.bGangRun, c.bPlacement, c.bSingles, c.bSingleRun, c.bNodes, c.bGPUs, c.bDriver, c.timeScale)
+	fmt.Printf("(b) %d gang trials (%d allocations × %d GPUs, %s, placement %s) and %d 1-GPU trials (%s), interleaved, on %d nodes × %d GPUs; task driver %s; time scale %g×\n",
+		c.bGangs, c.bGangAllocs, c.bGangGPUs, c.bGangRun, c.bPlacement, c.bSingles, c.bSingleRun, c.bNodes, c.bGPUs, c.bDriver, c.timeScale)
 	fmt.Printf("    lower bound max(%.0f GPU-h / %d GPUs, longest trial %s) = %s simulated\n",
 		w.gpuWork.Hours(), w.gpus, w.longest, simDuration(w.lower))
 
@@ -197,7 +199,7 @@ func (w gpuWorkload) experimentSource(rdv string) string {
   num_samples = %d
   placement   = %q
   group "rank" {
-    count = %s ? 2 : 1
+    count = %s ? %d : 1
     resources {
       cpu    = 1
       memory = 1024
@@ -206,7 +208,7 @@ func (w gpuWorkload) experimentSource(rdv string) string {
 %s
   }
 }
-`, c.bGangs+c.bSingles, c.bPlacement, gang, gang, c.bGangGPUs, task)
+`, c.bGangs+c.bSingles, c.bPlacement, gang, c.bGangAllocs, gang, c.bGangGPUs, task)
 }
 
 // hclString quotes s as an HCL string; s must hold no "${" or "%{".
@@ -312,7 +314,7 @@ func (w gpuWorkload) runNaive(ctx context.Context) (gpuRun, error) {
 		}
 	}
 	registered := time.Since(start)
-	want := 2*w.c.bGangs + w.c.bSingles
+	want := w.c.bGangAllocs*w.c.bGangs + w.c.bSingles
 	capAt := simStart.Add(time.Duration(w.c.bNaiveCap * float64(w.lower)))
 	wallLimit := time.Now().Add(w.c.limit)
 	var out gpuRun
@@ -440,7 +442,7 @@ func (w gpuWorkload) gpuUse(address string, gangs map[string]bool, to time.Time)
 	for job, ranks := range byJob {
 		world := 1
 		if gangs[job] {
-			world = 2
+			world = w.c.bGangAllocs
 		}
 		sort.Slice(ranks, func(i, j int) bool { return ranks[i].createIndex > ranks[j].createIndex })
 		if len(ranks) < world {

@@ -6,7 +6,7 @@
 //	(a) throughput: many one-minute trials on a CPU cluster; makespan in
 //	    simulated time against the theoretical minimum, and how fast
 //	    trials are submitted (wall time).
-//	(b) a mixed GPU workload of 2-allocation gang trials beside 1-GPU
+//	(b) a mixed GPU workload of multi-allocation gang trials beside 1-GPU
 //	    trials; GPU utilisation and makespan against the lower bound, for
 //	    tune and for naive submission of every job at once.
 //	(c) the controller's own cost for many short trials: CPU time per
@@ -61,7 +61,7 @@ type config struct {
 	aRunFor                 time.Duration
 
 	bNodes, bGPUs, bGangs, bSingles int
-	bGangGPUs                       int
+	bGangGPUs, bGangAllocs          int
 	bGangRun, bSingleRun            time.Duration
 	bPlacement                      string
 	bNaiveCap                       float64
@@ -92,12 +92,13 @@ func main() {
 
 	flag.IntVar(&c.bNodes, "b-nodes", 16, "(b) GPU nodes")
 	flag.IntVar(&c.bGPUs, "b-gpus", 8, "(b) GPUs per node")
-	flag.IntVar(&c.bGangs, "b-gangs", 40, "(b) gang trials: 2 allocations of -b-gang-gpus GPUs each")
-	flag.IntVar(&c.bGangGPUs, "b-gang-gpus", 4, "(b) GPUs of each of a gang trial's 2 allocations")
+	flag.IntVar(&c.bGangs, "b-gangs", 40, "(b) gang trials: -b-gang-allocs allocations of -b-gang-gpus GPUs each")
+	flag.IntVar(&c.bGangGPUs, "b-gang-gpus", 4, "(b) GPUs of each of a gang trial's allocations")
+	flag.IntVar(&c.bGangAllocs, "b-gang-allocs", 2, "(b) allocations of a gang trial (with -b-placement strict_spread, the nodes it spans)")
 	flag.IntVar(&c.bSingles, "b-singles", 400, "(b) 1-GPU trials (a multiple of -b-gangs; they are interleaved evenly)")
 	flag.DurationVar(&c.bGangRun, "b-gang-run", 20*time.Minute, "(b) simulated run time of a gang trial once all its ranks are up")
 	flag.DurationVar(&c.bSingleRun, "b-single-run", 10*time.Minute, "(b) simulated run time of a 1-GPU trial")
-	flag.StringVar(&c.bPlacement, "b-placement", "pack", "(b) placement of gang allocations: pack, spread or strict_spread (two nodes)")
+	flag.StringVar(&c.bPlacement, "b-placement", "pack", "(b) placement of gang allocations: pack, spread or strict_spread (one node per allocation)")
 	flag.Float64Var(&c.bNaiveCap, "b-naive-cap", 3, "(b) the naive run is cut off, unfinished, at this multiple of the lower bound")
 	flag.StringVar(&c.bDriver, "b-driver", "raw_exec", "(b) task driver: raw_exec (ranks rendezvous before training, as distributed training does) or mock_driver (every allocation just runs)")
 
