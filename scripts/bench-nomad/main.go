@@ -12,6 +12,11 @@
 //	(c) the controller's own cost for many short trials: CPU time per
 //	    trial, peak heap and wall time, with the simulator in a child
 //	    process so that this process's CPU is tune's alone.
+//	(d) on a real Nomad cluster (NOMAD_ADDR; scripts/nomad-dev.sh start
+//	    runs a dev agent): raw_exec trials that sleep, on a workload that
+//	    fits at once and on one that must be throttled; tune's makespan
+//	    against registering every job at once through the API. It is
+//	    not in the default -only, since it needs a cluster.
 //
 // Run it from the module root (go run ./scripts/bench-nomad -h lists the
 // sizes that can be changed):
@@ -68,6 +73,11 @@ type config struct {
 	bDriver                         string
 	bRepeat                         int
 
+	dAddr            string
+	dTrials, dAtOnce int
+	dRunFor          time.Duration
+	dRepeat          int
+
 	cTrials, cNodes, cCores int
 	cRunFor                 time.Duration
 	cTimeScale              float64
@@ -76,7 +86,7 @@ type config struct {
 
 func main() {
 	var c config
-	flag.StringVar(&c.only, "only", "a,b,c", "scenarios to run, comma-separated: a (throughput), b (GPU gangs against naive submission), c (controller cost)")
+	flag.StringVar(&c.only, "only", "a,b,c", "scenarios to run, comma-separated: a (throughput), b (GPU gangs against naive submission), c (controller cost), d (a real Nomad cluster: tune against naive submission)")
 	flag.Float64Var(&c.timeScale, "time-scale", 600, "simulated seconds per wall second for scenario b")
 	flag.DurationVar(&c.limit, "limit", 5*time.Minute, "wall-clock limit of each run; a run past it is interrupted and reported unfinished")
 	flag.StringVar(&c.logLevel, "log-level", "off", "log level of tune's controller and driver (trace, debug, info, warn, error, off)")
@@ -109,6 +119,11 @@ func main() {
 	flag.DurationVar(&c.cRunFor, "c-run-for", time.Second, "(c) simulated run time of each trial")
 	flag.Float64Var(&c.cTimeScale, "c-time-scale", 600, "(c) the simulator's time scale")
 	flag.StringVar(&c.cSimBinary, "c-nomadsim", "", "(c) a built test/cmd/nomadsim binary; built into a temporary folder when empty")
+	flag.StringVar(&c.dAddr, "d-addr", os.Getenv("NOMAD_ADDR"), "(d) the address of a real Nomad cluster with raw_exec enabled (default $NOMAD_ADDR)")
+	flag.IntVar(&c.dTrials, "d-trials", 200, "(d) trials of the throttled workload")
+	flag.IntVar(&c.dAtOnce, "d-at-once", 48, "(d) trials that fit the cluster at once (the fitting workload has as many trials)")
+	flag.DurationVar(&c.dRunFor, "d-run-for", 3*time.Second, "(d) how long each trial sleeps")
+	flag.IntVar(&c.dRepeat, "d-repeat", 3, "(d) runs of each workload, tune and naive alternating; medians are printed")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	flag.Parse()
 	os.Exit(run(c, *profile))
@@ -144,7 +159,7 @@ func run(c config, profile string) int {
 		defer pprof.StopCPUProfile()
 	}
 
-	scenarios := map[string]func(context.Context, config) error{"a": scenarioA, "b": scenarioB, "c": scenarioC}
+	scenarios := map[string]func(context.Context, config) error{"a": scenarioA, "b": scenarioB, "c": scenarioC, "d": scenarioD}
 	var picked []string
 	for _, s := range strings.Split(c.only, ",") {
 		s = strings.TrimSpace(s)
@@ -152,7 +167,7 @@ func run(c config, profile string) int {
 			continue
 		}
 		if scenarios[s] == nil {
-			fmt.Fprintf(os.Stderr, "bench-nomad: unknown scenario %q in -only (want a, b, c)\n", s)
+			fmt.Fprintf(os.Stderr, "bench-nomad: unknown scenario %q in -only (want a, b, c, d)\n", s)
 			return 2
 		}
 		picked = append(picked, s)
