@@ -198,10 +198,7 @@ func TestAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			placement := tt.placement
-			if placement == "" {
-				placement = experiment.PlacementPack
-			}
+			placement := orPack(tt.placement)
 			before := tt.c.Clone()
 			got := AtOnce(tt.c, tt.shapes, placement, tt.max)
 			assert.Equal(t, tt.count, got.Count)

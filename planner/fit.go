@@ -42,6 +42,8 @@ func (c *Capacity) FitsEmpty(shape *experiment.Shape, placement experiment.Place
 // for every trial of the same shape on the same capacity or its clones.
 type trialPlan struct {
 	groups []groupPlan
+	// spc is the capacity's SharesPerCore, for gaps in CPUs.
+	spc int64
 	// order lists the allocations largest first, since the biggest are
 	// the hardest to place once the small ones have fragmented the nodes.
 	order []allocRef
@@ -113,7 +115,7 @@ func (d *devNeed) labelText() string {
 func prepare(c *Capacity, shape *experiment.Shape) *trialPlan {
 	spc := float64(c.SharesPerCore())
 	gpu := c.gpuDevice()
-	tp := &trialPlan{groups: make([]groupPlan, len(shape.Groups))}
+	tp := &trialPlan{groups: make([]groupPlan, len(shape.Groups)), spc: int64(spc)}
 	eligible := make([]bool, len(c.Nodes))
 	for gi := range shape.Groups {
 		g := &shape.Groups[gi]
@@ -324,8 +326,8 @@ func (f *fitter) fit(detail bool) (*Assignment, *Unfit) {
 			if f.excluded(gp, ni) != "" {
 				continue
 			}
-			dim, score := f.try(gp, ni)
-			if dim != "" {
+			gap, score := f.try(gp, ni)
+			if gap.Dimension != "" {
 				continue
 			}
 			allocs := 0
@@ -373,12 +375,12 @@ func (f *fitter) fitOneNode(detail bool) (*Assignment, *Unfit) {
 	exhausted := map[string]int{}
 	for _, ni := range cands {
 		f.clear()
-		score, dim := 0.0, ""
+		score, gap := 0.0, Gap{}
 		for placed, ref := range tp.order {
 			gp := &tp.groups[ref.group]
-			dim, score = f.try(gp, ni)
-			if dim != "" {
-				exhausted[dim]++
+			gap, score = f.try(gp, ni)
+			if gap.Dimension != "" {
+				exhausted[gap.Dimension]++
 				if placed > fail.placed {
 					fail = failure{ref.group, placed}
 				}
@@ -386,7 +388,7 @@ func (f *fitter) fitOneNode(detail bool) (*Assignment, *Unfit) {
 			}
 			f.take(gp, ref, ni)
 		}
-		if dim == "" && (best < 0 || score < bestScore) {
+		if gap.Dimension == "" && (best < 0 || score < bestScore) {
 			best, bestScore = ni, score
 		}
 	}
@@ -420,7 +422,7 @@ func (f *fitter) fitOneNode(detail bool) (*Assignment, *Unfit) {
 	}
 	u.NodesExhausted = len(cands)
 	u.DimensionExhausted = exhausted
-	f.packReason(u, cands)
+	u.setGap(f.packGap(u, cands), "")
 	return nil, u
 }
 
@@ -522,26 +524,27 @@ func (f *fitter) excluded(gp *groupPlan, node int) string {
 }
 
 // try checks whether one allocation of gp fits on the node, leaving the
-// device shares it would take in f.scratch. It returns the first
-// dimension that ran out, or "" and how much of the node would be left
-// free (a sum of fractions: lower is fuller).
-func (f *fitter) try(gp *groupPlan, node int) (string, float64) {
+// device shares it would take in f.scratch. It returns the gap of the
+// first dimension that ran out, or an empty gap and how much of the node
+// would be left free (a sum of fractions: lower is fuller).
+func (f *fitter) try(gp *groupPlan, node int) (Gap, float64) {
 	n := f.c.Nodes[node]
 	cpu, cores, mem := f.free(node)
 	if gp.cores > cores {
-		return "cores", 0
+		return Gap{Dimension: "cores", Needed: float64(gp.cores), Free: float64(max(cores, 0))}, 0
 	}
 	needCPU := gp.cpu + int64(gp.cores)*n.MHzPerCore
 	if needCPU > cpu {
-		return "cpu", 0
+		spc := float64(f.tp.spc)
+		return Gap{Dimension: "cpu", Needed: float64(needCPU) / spc, Free: float64(max(cpu, 0)) / spc}, 0
 	}
 	if gp.mem > mem {
-		return "memory", 0
+		return Gap{Dimension: "memory", Needed: float64(gp.mem), Free: float64(max(mem, 0))}, 0
 	}
 	f.scratch = f.scratch[:0]
 	for i := range gp.needs {
-		if !f.takeDevice(node, &gp.needs[i]) {
-			return "devices: " + gp.needs[i].label, 0
+		if need := &gp.needs[i]; !f.takeDevice(node, need) {
+			return f.deviceGap(need, node), 0
 		}
 	}
 	score := fraction(cpu-needCPU, n.CPUShares) + fraction(mem-gp.mem, n.MemoryMiB)
@@ -557,7 +560,28 @@ func (f *fitter) try(gp *groupPlan, node int) (string, float64) {
 		}
 		score += fraction(int64(freeShare), int64(total))
 	}
-	return "", score
+	return Gap{}, score
+}
+
+// deviceGap is what one node lacks of a device request that failed there:
+// free instances for a whole request, the freest instance's free part for
+// a shared one.
+func (f *fitter) deviceGap(need *devNeed, node int) Gap {
+	gap := Gap{Dimension: "devices: " + need.label, Device: need.labelText(), Needed: need.amount, Shared: need.share > 0, Missing: true}
+	for _, gi := range need.groups[node] {
+		for ii, inst := range f.c.Nodes[node].Devices[gi].Instances {
+			if inst.Healthy {
+				gap.Missing = false
+				if gap.Shared {
+					gap.Free = max(gap.Free, float64(1000-f.share(node, gi, ii))/1000)
+				}
+			}
+		}
+		if !gap.Shared {
+			gap.Free = max(gap.Free, float64(f.freeInstances(node, gi)))
+		}
+	}
+	return gap
 }
 
 func fraction(part, whole int64) float64 {

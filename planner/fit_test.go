@@ -19,6 +19,14 @@ func nodesOf(a *Assignment) []string {
 	return out
 }
 
+// orPack is the experiment's default placement where a case sets none.
+func orPack(p experiment.Placement) experiment.Placement {
+	if p == "" {
+		return experiment.PlacementPack
+	}
+	return p
+}
+
 func withUsed(n *Node, cpus int, memMiB int64) *Node {
 	n.Used = Usage{CPUShares: int64(cpus) * 1000, MemoryMiB: memMiB}
 	return n
@@ -132,10 +140,7 @@ func TestFitPlaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			placement := tt.placement
-			if placement == "" {
-				placement = experiment.PlacementPack
-			}
+			placement := orPack(tt.placement)
 			a, u := tt.c.Fit(tt.shape, placement)
 			require.Nil(t, u, "unfit: %s", u.Reason())
 			assert.Equal(t, tt.want, nodesOf(a))
@@ -303,10 +308,7 @@ func TestFitUnfit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			placement := tt.placement
-			if placement == "" {
-				placement = experiment.PlacementPack
-			}
+			placement := orPack(tt.placement)
 			before := tt.c.Clone()
 			a, u := tt.c.Fit(tt.shape, placement)
 			require.Nil(t, a)

@@ -28,6 +28,9 @@ type Unfit struct {
 	// Dimension is the resource that explains the failure best, one of the
 	// DimensionExhausted keys; empty when it is not a lack of resources.
 	Dimension string
+	// Gap is what the trial lacks when it is a lack of resources (the
+	// Dimension's amounts); nil when rules or constraints kept it out.
+	Gap *Gap
 	// Refused says the target's own scheduler said no node can ever hold
 	// the trial (see Capacity.Refused): no autoscaler adding nodes of
 	// the kinds it has changes that.
@@ -97,13 +100,13 @@ func (f *fitter) unfit(detail bool, gi, placed int) *Unfit {
 		after += fmt.Sprintf(", with %d %s ruled out by %s", ruledOut[text], plural(ruledOut[text], "node", "nodes"), text)
 	}
 	for _, ni := range cands {
-		if dim, _ := f.try(gp, ni); dim != "" {
+		if gap, _ := f.try(gp, ni); gap.Dimension != "" {
 			u.NodesExhausted++
-			u.DimensionExhausted[dim]++
+			u.DimensionExhausted[gap.Dimension]++
 		}
 	}
 	f.scratch = f.scratch[:0]
-	u.reason = f.exhaustedReason(u, gp, cands) + after
+	u.setGap(f.exhaustedGap(u, gp, cands), after)
 	return u
 }
 
@@ -142,14 +145,12 @@ func sortedKeys(m map[string]int) []string {
 	return keys
 }
 
-// exhaustedReason names the dimension no candidate node has enough of,
-// scarcest first, with the most any node has: the number a user needs to
-// shrink the request or grow the cluster.
-func (f *fitter) exhaustedReason(u *Unfit, gp *groupPlan, cands []int) string {
-	spc := f.c.SharesPerCore()
+// exhaustedGap finds the dimension no candidate node has enough of,
+// scarcest first, with the most any node has.
+func (f *fitter) exhaustedGap(u *Unfit, gp *groupPlan, cands []int) Gap {
 	for i := range gp.needs {
 		need := &gp.needs[i]
-		anyDevice, fits := false, false
+		anyDevice := false
 		largest := 0
 		for _, ni := range cands {
 			for _, gi := range need.groups[ni] {
@@ -168,23 +169,21 @@ func (f *fitter) exhaustedReason(u *Unfit, gp *groupPlan, cands []int) string {
 				largest = max(largest, f.freeInstances(ni, gi))
 			}
 		}
+		gap := Gap{Dimension: "devices: " + need.label, Device: need.labelText(), Missing: !anyDevice}
 		if need.share > 0 {
-			fits = largest >= need.share
+			if largest >= need.share {
+				continue
+			}
+			gap.Shared, gap.Needed, gap.Free = true, need.amount, float64(largest)/1000
 		} else {
-			fits = largest >= need.count
+			if largest >= need.count {
+				continue
+			}
+			gap.Needed, gap.Free = float64(need.count), float64(largest)
 		}
-		if fits {
-			continue
-		}
-		u.Dimension = "devices: " + need.label
-		switch {
-		case !anyDevice:
-			return fmt.Sprintf("no eligible node has a healthy %s", need.labelText())
-		case need.share > 0:
-			return fmt.Sprintf("no node has a %s with %s free (largest: %s)", need.labelText(), experiment.FormatNumber(need.amount), experiment.FormatNumber(float64(largest)/1000))
-		}
-		return fmt.Sprintf("no node has %d free %s (largest: %d)", need.count, need.labelText(), largest)
+		return gap
 	}
+	spc := float64(f.tp.spc)
 	var largestCores int
 	var largestCPU, largestMem int64
 	coresFit, cpuFit, memFit := false, false, false
@@ -197,32 +196,28 @@ func (f *fitter) exhaustedReason(u *Unfit, gp *groupPlan, cands []int) string {
 	}
 	switch {
 	case !coresFit:
-		u.Dimension = "cores"
-		return fmt.Sprintf("no node has %d free %s (largest: %d)", gp.cores, plural(gp.cores, "core", "cores"), max(largestCores, 0))
+		return Gap{Dimension: "cores", Needed: float64(gp.cores), Free: float64(max(largestCores, 0))}
 	case !cpuFit:
-		u.Dimension = "cpu"
-		need := float64(gp.cpu)/float64(spc) + float64(gp.cores)
-		need = math.Round(need*100) / 100
-		return fmt.Sprintf("no node has %s free %s (largest: %s)", experiment.FormatNumber(need), pluralFloat(need, "CPU", "CPUs"), formatCores(largestCPU, spc))
+		return Gap{Dimension: "cpu", Needed: float64(gp.cpu)/spc + float64(gp.cores), Free: float64(largestCPU) / spc}
 	case !memFit:
-		u.Dimension = "memory"
-		return fmt.Sprintf("no node has %d MiB free memory (largest: %d MiB)", gp.mem, max(largestMem, 0))
+		return Gap{Dimension: "memory", Needed: float64(gp.mem), Free: float64(max(largestMem, 0))}
 	}
 	keys := sortedKeys(u.DimensionExhausted)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s on %d %s", k, u.DimensionExhausted[k], plural(u.DimensionExhausted[k], "node", "nodes"))
 	}
+	gap := Gap{together: true, request: f.allocSummary(gp), short: strings.Join(parts, ", ")}
 	if len(keys) > 0 {
-		u.Dimension = keys[0]
+		gap.Dimension = keys[0]
 	}
-	return fmt.Sprintf("no node has room for all of %s at once (short of %s)", f.allocSummary(gp), strings.Join(parts, ", "))
+	return gap
 }
 
-// packReason explains strict_pack: the whole trial's needs against the
-// most any one node has.
-func (f *fitter) packReason(u *Unfit, cands []int) {
-	spc := f.c.SharesPerCore()
+// packGap explains strict_pack: the whole trial's needs against the most
+// any one node has.
+func (f *fitter) packGap(u *Unfit, cands []int) Gap {
+	spc := f.tp.spc
 	tp := f.tp
 	type devTotal struct {
 		label  string
@@ -275,13 +270,7 @@ func (f *fitter) packReason(u *Unfit, cands []int) {
 			largest = max(largest, free)
 		}
 		if d.amount > largest {
-			name := d.label
-			if d.gpu {
-				name = "GPUs"
-			}
-			u.Dimension = "devices: " + strings.SplitN(d.label, " with ", 2)[0]
-			u.reason = fmt.Sprintf("strict_pack needs %s %s on one node (largest: %s)", experiment.FormatNumber(d.amount), name, experiment.FormatNumber(largest))
-			return
+			return Gap{Dimension: deviceDimension(d.label), Device: d.label, gpus: d.gpu, Needed: d.amount, Free: largest, OnOneNode: true}
 		}
 	}
 	var largestCores int
@@ -294,20 +283,17 @@ func (f *fitter) packReason(u *Unfit, cands []int) {
 	}
 	switch {
 	case cores > largestCores:
-		u.Dimension = "cores"
-		u.reason = fmt.Sprintf("strict_pack needs %s on one node (largest: %d)", experiment.Count(cores, "core"), largestCores)
+		return Gap{Dimension: "cores", Needed: float64(cores), Free: float64(largestCores), OnOneNode: true}
 	case !cpuFit:
-		u.Dimension = "cpu"
-		u.reason = fmt.Sprintf("strict_pack needs %s CPUs on one node (largest: %s)", experiment.FormatNumber(math.Round((float64(cpu)/float64(spc)+float64(cores))*100)/100), formatCores(largestCPU, spc))
+		return Gap{Dimension: "cpu", Needed: float64(cpu)/float64(spc) + float64(cores), Free: float64(largestCPU) / float64(spc), OnOneNode: true}
 	case mem > largestMem:
-		u.Dimension = "memory"
-		u.reason = fmt.Sprintf("strict_pack needs %d MiB memory on one node (largest: %d MiB)", mem, largestMem)
-	default:
-		if keys := sortedKeys(u.DimensionExhausted); len(keys) > 0 {
-			u.Dimension = keys[0]
-		}
-		u.reason = fmt.Sprintf("strict_pack: no node has room for all %d allocations together", tp.allocs)
+		return Gap{Dimension: "memory", Needed: float64(mem), Free: float64(largestMem), OnOneNode: true}
 	}
+	gap := Gap{together: true, allocs: tp.allocs, OnOneNode: true}
+	if keys := sortedKeys(u.DimensionExhausted); len(keys) > 0 {
+		gap.Dimension = keys[0]
+	}
+	return gap
 }
 
 func containsInt(list []int, x int) bool {
