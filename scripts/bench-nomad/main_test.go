@@ -53,7 +53,7 @@ func TestLogCounter(t *testing.T) {
 // rendezvous script goes into HCL as a string literal.
 func TestGPUExperimentLoads(t *testing.T) {
 	for _, drv := range []string{"raw_exec", "mock_driver"} {
-		c := config{bGangs: 2, bSingles: 4, bGangGPUs: 4, bGangRun: 20 * time.Minute, bSingleRun: 10 * time.Minute,
+		c := config{bGangs: 2, bSingles: 4, bGangGPUs: 4, bGangAllocs: 2, bGangRun: 20 * time.Minute, bSingleRun: 10 * time.Minute,
 			bPlacement: "pack", bDriver: drv, timeScale: 600, limit: time.Minute}
 		w := gpuWorkload{c: c, k: c.bSingles/c.bGangs + 1}
 		exp, trials, err := load(t.TempDir(), "bench-b", w.experimentSource("/tmp/rdv"))
