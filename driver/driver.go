@@ -157,7 +157,21 @@ type Event struct {
 	Kind    EventKind
 	TrialID string
 	Attempt int
-	Time    time.Time
+	// Time is when it happened. For EventRunning it is when the last
+	// allocation of the attempt began to run: for an attempt adopted after
+	// it began, the target's own time of that when it can say, else when
+	// the driver saw it.
+	Time time.Time
+
+	// Registered and Placed, on EventRunning, are when the target accepted
+	// the attempt (Nomad registered its job; the local target started its
+	// processes) and when every allocation of it had a node (on the local
+	// target, the same moment). A zero time is one the target cannot say,
+	// such as the placement of an adopted attempt whose allocations Nomad
+	// no longer holds; drivers never guess one. Registered ≤ Placed ≤ Time
+	// when all three are known.
+	Registered time.Time
+	Placed     time.Time
 
 	// Rank is the allocation that printed a report (0 for single-process
 	// trials).

@@ -114,7 +114,9 @@ func (discard) WriteLine(string) {}
 func (a *attempt) emit(ev driver.Event) {
 	ev.TrialID = a.key.trialID
 	ev.Attempt = a.key.attempt
-	ev.Time = time.Now()
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	a.d.events.Push(ev)
 }
 
@@ -306,7 +308,10 @@ func (a *attempt) run() {
 		return
 	}
 	// Queued before any reader starts, so that no report comes before it.
-	a.emit(driver.Event{Kind: driver.EventRunning})
+	// The processes have just started: on this target being accepted,
+	// placed and running are one moment.
+	now := time.Now()
+	a.emit(driver.Event{Kind: driver.EventRunning, Time: now, Registered: now, Placed: now})
 	a.follow(procs)
 	for _, phase := range a.phases[1:] {
 		a.mu.Lock()

@@ -294,6 +294,11 @@ echo done`), Options{})
 		assert.Equal(t, 0, ev.Rank)
 		assert.False(t, ev.Time.IsZero())
 	}
+	// Started processes are registered, placed and running at once.
+	running := evs[0]
+	assert.False(t, running.Registered.IsZero())
+	assert.Equal(t, running.Registered, running.Placed)
+	assert.Equal(t, running.Placed, running.Time)
 	exit := last(evs)
 	assert.Equal(t, 0, exit.ExitCode)
 	assert.False(t, exit.Failed)

@@ -169,6 +169,7 @@ func (d *Driver) Adopt(ctx context.Context, req driver.StartRequest) error {
 	d.log.Debug("adopted", "job", jobID, "trial", req.Trial.ID, "attempt", req.Attempt,
 		"status", deref(job.Status), "allocations", len(stubs))
 	d.mu.Lock()
+	a.registeredAt, a.placedAt, a.ranAt = adoptedStages(job, stubs, a.want)
 	a.adopted(job, views)
 	d.mu.Unlock()
 	go a.gangWatch()
@@ -185,9 +186,13 @@ func (a *attempt) adopted(job *api.Job, views []allocView) {
 	a.regIndex = deref(job.JobModifyIndex)
 	pending := a.pending
 	a.pending = nil
+	// What was placed before now was placed when Nomad says (Adopt read
+	// it), not when tune saw it.
+	placed := a.placedAt
 	for _, v := range append(pending, views...) {
 		a.take(v)
 	}
+	a.placedAt = placed
 	switch {
 	case deref(job.Stop):
 		// Stopped by someone between Existing and now.
@@ -198,4 +203,46 @@ func (a *attempt) adopted(job *api.Job, views []allocView) {
 		a.adoptedDead = true
 	}
 	a.step()
+}
+
+// adoptedStages are when Nomad says an adopted attempt's job was
+// registered (its submit time), when its last allocation was placed and
+// when its last allocation began to run (the first start of any of its
+// tasks), from the allocations of this version of the job. A stage Nomad
+// cannot say of every allocation, as when it has garbage-collected some,
+// is zero: never a guess.
+func adoptedStages(job *api.Job, stubs []*api.AllocationListStub, want int) (registered, placed, ran time.Time) {
+	if t := deref(job.SubmitTime); t > 0 {
+		registered = time.Unix(0, t)
+	}
+	var created, started []time.Time
+	for _, s := range stubs {
+		if s.CreateIndex <= deref(job.JobModifyIndex) {
+			// An earlier attempt's, as take judges it.
+			continue
+		}
+		if s.CreateTime > 0 {
+			created = append(created, time.Unix(0, s.CreateTime))
+		}
+		var first time.Time
+		for _, st := range s.TaskStates {
+			if st != nil && !st.StartedAt.IsZero() && (first.IsZero() || st.StartedAt.Before(first)) {
+				first = st.StartedAt
+			}
+		}
+		if !first.IsZero() {
+			started = append(started, first)
+		}
+	}
+	return registered, nthEarliest(created, want), nthEarliest(started, want)
+}
+
+// nthEarliest is the n-th earliest of times (when n of them had
+// happened), zero when there are fewer.
+func nthEarliest(times []time.Time, n int) time.Time {
+	if n < 1 || len(times) < n {
+		return time.Time{}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
+	return times[n-1]
 }

@@ -171,7 +171,16 @@ func TestAdoptFollowsARunningAttemptToItsEndAndReadsItsOutputFromTheStart(t *tes
 	assert.Equal(t, map[string]any{"loss": 1.0}, evs[1].Metrics)
 	assert.Equal(t, []string{`@tune {"loss": 1}`}, stdout.all())
 	assert.Equal(t, 1, next.versions(0), "nothing was registered again")
-	assert.Len(t, next.allocs(0), 1)
+	allocs := next.allocs(0)
+	require.Len(t, allocs, 1)
+
+	// The stages of an adopted attempt are Nomad's, not when the
+	// successor saw them.
+	job, _, err := next.client.Jobs().Info(next.jobID(0), nil)
+	require.NoError(t, err)
+	assert.Equal(t, time.Unix(0, *job.SubmitTime), evs[0].Registered)
+	assert.Equal(t, time.Unix(0, allocs[0].CreateTime), evs[0].Placed)
+	assert.Equal(t, allocs[0].TaskStates["train"].StartedAt, evs[0].Time)
 }
 
 func TestAdoptCollectsAnAttemptThatEndedWhileNobodyWatched(t *testing.T) {

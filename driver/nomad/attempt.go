@@ -92,6 +92,12 @@ type attempt struct {
 	// had as dead when it was adopted: the allocations it has are all
 	// there will be, even when Nomad has garbage-collected some of them.
 	adoptedDead bool
+	// registeredAt, placedAt and ranAt are when the job was registered,
+	// when its last allocation was placed and when its last allocation
+	// began to run, for EventRunning: seen by the driver's clock, or read
+	// from Nomad for an adopted attempt (ranAt only then); zero until
+	// known.
+	registeredAt, placedAt, ranAt time.Time
 }
 
 // ranks maps allocations to their ranks, numbered as trialenv.RankOffsets
@@ -191,7 +197,9 @@ func (discard) WriteLine(string) {}
 func (a *attempt) emit(ev driver.Event) {
 	ev.TrialID = a.key.trialID
 	ev.Attempt = a.key.attempt
-	ev.Time = a.d.clock.Now()
+	if ev.Time.IsZero() {
+		ev.Time = a.d.clock.Now()
+	}
 	a.d.events.Push(ev)
 }
 
@@ -294,6 +302,9 @@ func (a *attempt) registered(index uint64) {
 		a.phase = phaseQueued
 	}
 	a.regIndex = index
+	if index > 0 && a.registeredAt.IsZero() {
+		a.registeredAt = a.d.clock.Now()
+	}
 	pending := a.pending
 	a.pending = nil
 	if index == 0 {
@@ -329,6 +340,9 @@ func (a *attempt) take(v allocView) bool {
 		}
 		nv := v
 		a.allocs[v.id] = &nv
+		if len(a.allocs) == a.want && a.placedAt.IsZero() {
+			a.placedAt = a.d.clock.Now()
+		}
 	} else {
 		if v.modifyIndex < cur.modifyIndex {
 			return false
@@ -394,7 +408,7 @@ func (a *attempt) step() {
 		// Queued before any log follower starts, so no report of the
 		// attempt comes before it.
 		a.phase = phaseRunning
-		a.emit(driver.Event{Kind: driver.EventRunning})
+		a.emit(driver.Event{Kind: driver.EventRunning, Time: a.ranAt, Registered: a.registeredAt, Placed: a.placedAt})
 	}
 	if !decided {
 		a.sendRendezvous(allocs)

@@ -870,3 +870,30 @@ func TestATaskThatCannotStartFailsTheAttempt(t *testing.T) {
 	assert.Contains(t, exit.Message, `task "train" of allocation `)
 	assert.Contains(t, exit.Message, "image not found")
 }
+
+func TestAnAttemptIsRegisteredThenPlacedThenRunning(t *testing.T) {
+	two := small
+	two.Count = 2
+	// Two gangs, each of which takes both nodes, queued in Nomad when
+	// they do not fit; time enough to be placed whole however loaded the
+	// machine is.
+	src := strings.NewReplacer(`experiment "gang" {`, "experiment \"gang\" {\n  num_samples = 2",
+		`gang_timeout = "1s"`, `gang_timeout = "10m"`).Replace(fmt.Sprintf(gang, "queue"))
+	h := setupSim(t, src, harnessOptions{sim: nomadsim.Options{Nodes: []nomadsim.NodeSpec{two}}})
+
+	h.start(0, 0)
+	first := h.waitFor(0, 0, "running", func(ev driver.Event) bool { return ev.Kind == driver.EventRunning })
+	// The second gang waits in Nomad's queue until the first leaves room.
+	h.start(1, 0)
+	stopAt := time.Now()
+	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "make room"))
+	second := h.waitFor(1, 0, "running", func(ev driver.Event) bool { return ev.Kind == driver.EventRunning })
+
+	for i, ev := range []driver.Event{first[len(first)-1], second[len(second)-1]} {
+		require.False(t, ev.Registered.IsZero(), "trial %d: registered", i)
+		require.False(t, ev.Placed.IsZero(), "trial %d: placed", i)
+		assert.False(t, ev.Placed.Before(ev.Registered), "trial %d: placed %s before registered %s", i, ev.Placed, ev.Registered)
+		assert.False(t, ev.Time.Before(ev.Placed), "trial %d: running %s before placed %s", i, ev.Time, ev.Placed)
+	}
+	assert.False(t, second[len(second)-1].Placed.Before(stopAt), "the second gang was placed only once the first was stopped")
+}
