@@ -141,6 +141,9 @@ type controller struct {
 	// never says, for each shape checked, why it can never run here (nil
 	// when it can).
 	never map[*experiment.Shape]*planner.Unfit
+	// ran holds the durations of each shape's attempts that ended well,
+	// for the expected ends reservations need (reserve.go).
+	ran map[*experiment.Shape]*durations
 	// exhausted is set when an open-ended experiment generates no more
 	// trials: its cap is reached, or a whole batch could never run.
 	exhausted bool
@@ -201,6 +204,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		leftovers: map[string]*run{},
 		taken:     map[string]bool{},
 		never:     map[*experiment.Shape]*planner.Unfit{},
+		ran:       map[*experiment.Shape]*durations{},
 
 		statusCount: map[results.Status]int{},
 		warnings:    map[string]bool{},
@@ -338,9 +342,12 @@ func (c *controller) finished() bool {
 
 // admit starts pending trials, lowest index first, while they fit and
 // max_concurrent_trials allows. A trial that does not fit now waits, and
-// smaller trials behind it may start (as Ray Tune does); shapes that did
-// not fit are not tried again in the same pass, since capacity only
-// shrinks within a pass.
+// trials behind it may start: any that fits with admission = "greedy" (as
+// Ray Tune does); with "reserve", the first that does not fit is the head,
+// and a later trial starts only where its reservation admits it, so the
+// head is never delayed. Shapes that did not fit (or were held back) are
+// not tried again in the same pass, since capacity only shrinks within a
+// pass.
 func (c *controller) admit(ctx context.Context) {
 	if c.stopAll || len(c.pending) == 0 {
 		return
@@ -352,6 +359,10 @@ func (c *controller) admit(ctx context.Context) {
 	queue := c.pending
 	c.pending = nil
 	var kept []int
+	// Reservations apply when trials are held until they fit, and only
+	// once a trial waits with others of another shape behind it.
+	reserve := c.exp.Admission == experiment.AdmissionReserve && !c.opts.QueueUnfit && len(c.waiting) > 1
+	var pass passing
 	for i, idx := range queue {
 		// Stop early when nothing more can start: the limit is reached or
 		// every shape still waiting has already failed to fit.
@@ -381,6 +392,15 @@ func (c *controller) admit(ctx context.Context) {
 		}
 		a, unfit := c.capacity.Fit(t.Shape, c.exp.Placement)
 		if unfit != nil && !c.opts.QueueUnfit {
+			noFit[t.Shape] = true
+			kept = append(kept, idx)
+			if reserve && pass.head == nil {
+				pass.head = t
+			}
+			continue
+		}
+		if reserve && !c.admits(&pass, t, a) {
+			// It would delay the head; so would the rest of its shape.
 			noFit[t.Shape] = true
 			kept = append(kept, idx)
 			continue

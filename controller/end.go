@@ -172,6 +172,9 @@ func (c *controller) ended(r *run, ev driver.Event) {
 		in.StderrTail = c.opts.Store.StderrTail(rec, errorTailLines)
 	}
 	d := decideEnd(in, c.exp.Failure)
+	if d.Status == results.Terminated {
+		c.ranFor(r, rec.FinishedAt)
+	}
 	c.setStatus(rec, d.Status)
 	if d.Uncounted {
 		rec.Attempts--

@@ -47,6 +47,23 @@ const (
 	OnUnfitQueue OnUnfit = "queue"
 )
 
+// Admission is the order in which waiting trials start when they do not
+// all fit at once.
+type Admission string
+
+const (
+	// AdmissionReserve gives the oldest waiting trial that does not fit a
+	// reservation: the nodes where it fits soonest, as running trials end.
+	// Later trials start before it only where they do not delay it
+	// (backfill, as Slurm does it), so a big trial never waits for ever
+	// behind a stream of small ones.
+	AdmissionReserve Admission = "reserve"
+	// AdmissionGreedy starts any waiting trial that fits, in order, as Ray
+	// Tune does: no GPU stays idle while a trial could use it, but a big
+	// trial can wait for as long as small ones keep coming.
+	AdmissionGreedy Admission = "greedy"
+)
+
 // DefaultGPUDevice is the Nomad device a `gpu = N` request asks for.
 // MaxTrials bounds the trials of one experiment (grid points ×
 // num_samples), so that a typo in num_samples is an error instead of
@@ -85,6 +102,8 @@ type Experiment struct {
 	Seed                uint64
 	Placement           Placement
 	OnUnfit             OnUnfit
+	// Admission orders the start of trials that do not all fit at once.
+	Admission Admission
 
 	Space  Space
 	Groups []*Group

@@ -23,6 +23,7 @@ var experimentSchema = &hcl.BodySchema{
 		{Name: "seed"},
 		{Name: "placement"},
 		{Name: "on_unfit"},
+		{Name: "admission"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "space"},
@@ -205,6 +206,7 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 		NumSamples: 1,
 		Placement:  experiment.PlacementPack,
 		OnUnfit:    experiment.OnUnfitWait,
+		Admission:  experiment.AdmissionReserve,
 		Ranges:     map[string]hcl.Range{},
 		Nomad:      experiment.Nomad{GPUDevice: experiment.DefaultGPUDevice, GangTimeout: defaultGangTimeout},
 	}
@@ -285,6 +287,11 @@ func (l *loader) decodeExperiment(block *hcl.Block, ctx *hcl.EvalContext) (*expe
 			exp.OnUnfit = experiment.OnUnfit(v)
 		}
 		exp.Ranges["on_unfit"] = a.Range
+	}
+	if a, ok := attrs["admission"]; ok {
+		if v, _ := d.enum(a, "reserve", "greedy"); v != "" {
+			exp.Admission = experiment.Admission(v)
+		}
 	}
 
 	blocks := map[string][]*hcl.Block{}

@@ -1,6 +1,7 @@
 package hcl_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -106,6 +107,7 @@ func TestTheDesignExampleDecodesToTheModel(t *testing.T) {
 			assert.Equal(t, uint64(1), exp.Seed)
 			assert.Equal(t, experiment.PlacementPack, exp.Placement)
 			assert.Equal(t, experiment.OnUnfitWait, exp.OnUnfit)
+			assert.Equal(t, experiment.AdmissionReserve, exp.Admission, "reservations are the default")
 			assert.Equal(t, []string{"x:uniform", "lr:loguniform", "layers:grid", "opt:choice"}, kinds(exp))
 			x := exp.Space.Lookup("x").Dist
 			assert.Equal(t, [2]float64{-5, 5}, [2]float64{x.Lo, x.Hi})
@@ -154,6 +156,15 @@ func TestTheDesignExampleDecodesToTheModel(t *testing.T) {
 			assert.Equal(t, "python3", tasks[0][0].Command)
 			assert.Equal(t, []string{"train.py", "--x=0.5", "--layers=3"}, tasks[0][0].Args)
 		})
+	}
+}
+
+func TestAdmissionChoosesTheOrderOfTrialsThatDoNotFitAtOnce(t *testing.T) {
+	for _, want := range []experiment.Admission{experiment.AdmissionReserve, experiment.AdmissionGreedy} {
+		src := fmt.Sprintf("experiment \"order\" {\n  admission = %q\n  task \"train\" {\n    command = \"true\"\n  }\n}\n", want)
+		exp, diags := tunehcl.Load("order.hcl", []byte(src), tunehcl.Options{})
+		require.False(t, diags.HasErrors(), describe(diags))
+		assert.Equal(t, want, exp.Admission)
 	}
 }
 

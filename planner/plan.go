@@ -42,6 +42,12 @@ type Plan struct {
 	Limit       Limit  `json:"limit"`
 	LimitDetail string `json:"limit_detail"`
 
+	// Admission is the order in which trials that do not all fit start:
+	// the experiment's "reserve" or "greedy", or "nomad" where every trial
+	// is submitted at once (on_unfit = "queue" on a Nomad cluster) and
+	// Nomad orders them.
+	Admission string `json:"admission"`
+
 	// Shapes groups the trials by what they ask for, largest group first.
 	Shapes []ShapePlan `json:"shapes"`
 	// Runnable counts the trials that fit the target when it is empty.
@@ -141,6 +147,7 @@ func Build(e *experiment.Experiment, trials []*Trial, c *Capacity) (*Plan, hcl.D
 		Search:              string(e.Search.Algorithm),
 		SearchDetail:        searchDetail(e),
 		MaxConcurrentTrials: e.MaxConcurrentTrials,
+		Admission:           string(e.Admission),
 		Capacity:            c.Totals(),
 	}
 	diags := targetDiags(trials, c)

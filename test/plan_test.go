@@ -137,6 +137,44 @@ func TestPlanNamesTrialsThatCanNeverRun(t *testing.T) {
 	assert.True(t, p.Trials[0].Runnable)
 }
 
+func TestPlanSaysWhichWaitingTrialStartsFirst(t *testing.T) {
+	cases := []struct {
+		name      string
+		gpu       string
+		admission string
+		want      string
+	}{
+		{"trials of two sizes start in reservation order by default", "trial.big ? 4 : 1", "", "Order:   reserve — the oldest waiting trial keeps the nodes it fits on soonest"},
+		{"greedy is Ray Tune's order", "trial.big ? 4 : 1", `admission = "greedy"`, "Order:   greedy — any waiting trial that fits starts (Ray Tune's order)"},
+		{"with one size the order does not matter", "1", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, "exp.hcl", fmt.Sprintf(`experiment "sizes" {
+  %s
+  space {
+    big = grid([false, true])
+  }
+  resources {
+    cpu = 0.1
+    gpu = %s
+  }
+  task "train" {
+    command = "true"
+  }
+}
+`, tc.admission, tc.gpu))
+			r := tune(t, "", "plan", path, "-local-cpus", "4", "-local-gpus", "4")
+			require.Equal(t, 0, r.code, r.stderr)
+			if tc.want == "" {
+				assert.NotContains(t, r.stdout, "Order:")
+				return
+			}
+			assert.Contains(t, r.stdout, tc.want)
+		})
+	}
+}
+
 func TestPlanFailsWhenNoTrialCanRun(t *testing.T) {
 	path := writeFile(t, "exp.hcl", experimentWith(3, "gpu = 1", ""))
 	r := tune(t, "", "plan", path, "-local-cpus", "4", "-local-gpus", "0")

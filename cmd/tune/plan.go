@@ -92,6 +92,9 @@ func runPlan(env *cliEnv, args []string) int {
 	}
 	plan, d := planner.Build(exp, trials, tgt.capacity)
 	plan.DryRuns = runs
+	if tgt.nomad != nil && exp.OnUnfit == experiment.OnUnfitQueue {
+		plan.Admission = admissionNomad
+	}
 	diags = append(diags, d...)
 	diags = append(diags, tgt.check(exp, trials)...)
 	// An adaptive search's trials have their values only once they start,
@@ -182,6 +185,9 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	_ = tw.Flush()
 
 	fmt.Fprintf(w, "\nAt once: %s\n", atOnceText(p))
+	if text := admissionText(p); text != "" {
+		fmt.Fprintf(w, "Order:   %s\n", text)
+	}
 
 	if len(p.Never) > 0 {
 		fmt.Fprintf(w, "\nCan never run on %s (%s):\n", p.Target, experiment.Count(p.NumTrials-p.Runnable, "trial"))
@@ -227,6 +233,27 @@ func printPlan(w io.Writer, exp *experiment.Experiment, p *planner.Plan, all boo
 	default:
 		fmt.Fprintf(w, "Plan: %s, %d at a time.\n", experiment.Count(p.NumTrials, "trial"), p.AtOnce)
 	}
+}
+
+// admissionNomad is the plan's admission when Nomad, not tune, orders the
+// trials.
+const admissionNomad = "nomad"
+
+// admissionText says which waiting trial starts first, where trials of
+// several sizes make it matter.
+func admissionText(p *planner.Plan) string {
+	if len(p.Shapes) < 2 {
+		return ""
+	}
+	switch p.Admission {
+	case string(experiment.AdmissionReserve):
+		return "reserve — the oldest waiting trial keeps the nodes it fits on soonest; others pass it only where they do not delay it"
+	case string(experiment.AdmissionGreedy):
+		return "greedy — any waiting trial that fits starts (Ray Tune's order); a big trial may wait behind a stream of small ones"
+	case admissionNomad:
+		return "every trial is submitted at once (on_unfit = \"queue\"); Nomad orders them"
+	}
+	return ""
 }
 
 // atOnceText turns the planner's "8 at once: CPU (...)" into
