@@ -29,6 +29,8 @@ var goldenCases = []struct {
 	file  string
 	trial int
 	opts  jobs.Options
+	// pin, when set, pins the compiled job to these nodes (jobs.Pin).
+	pin *planner.Assignment
 }{
 	{name: "single_cpu", file: "single_cpu.hcl", trial: 1, opts: jobs.Options{MHzPerCore: 2400}},
 	{name: "fractional_cpu", file: "fractional_cpu.hcl", opts: jobs.Options{MHzPerCore: 2400}},
@@ -44,16 +46,31 @@ var goldenCases = []struct {
 	{name: "task_vocabulary", file: "task_vocabulary.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 	{name: "csi_gang", file: "csi_gang.hcl", opts: jobs.Options{MHzPerCore: 2400}},
 	{name: "markdown_params", file: "markdown_params.hcl", opts: jobs.Options{MHzPerCore: 2400}},
+	{name: "pinned_gang", file: "gang.hcl", opts: jobs.Options{MHzPerCore: 2000}, pin: &planner.Assignment{Allocs: []planner.AllocAssignment{
+		{Group: "worker", Index: 0, NodeID: "node-a"}, {Group: "worker", Index: 1, NodeID: "node-b"}, {Group: "worker", Index: 2, NodeID: "node-a"},
+		{Group: "ps", Index: 0, NodeID: "node-c"}, {Group: "ps", Index: 1, NodeID: "node-c"},
+		{Group: "evaluator", Index: 0, NodeID: "node-b"},
+	}}},
+}
+
+// compileCase compiles the trial of a golden case, pinned when it says so.
+func compileCase(t *testing.T, e *experiment.Experiment, trials []*planner.Trial, trial int, opts jobs.Options, pin *planner.Assignment) *api.Job {
+	t.Helper()
+	require.Less(t, trial, len(trials), "the file has too few trials for this case")
+	job, diags := jobs.Compile(e, trials[trial], opts)
+	require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
+	if pin != nil {
+		job = jobs.Pin(job, pin)
+		require.NotNil(t, job, "the case's assignment pins every group")
+	}
+	return job
 }
 
 func TestGolden(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			e, trials := load(t, filepath.Join("testdata", tc.file))
-			require.Less(t, tc.trial, len(trials), "the file has too few trials for this case")
-			job, diags := jobs.Compile(e, trials[tc.trial], tc.opts)
-			require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
-			got := jobJSON(t, job)
+			got := jobJSON(t, compileCase(t, e, trials, tc.trial, tc.opts, tc.pin))
 
 			golden := filepath.Join("testdata", tc.name+".golden")
 			if *update {
@@ -69,13 +86,13 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenSurviveCanonicalize checks that Nomad's own defaulting, which
 // runs on every job the API client registers, keeps what tune set: the
-// retry, restart and timeout policies are the reason the fields are set.
+// retry, restart and timeout policies are the reason the fields are set,
+// and a pin is where the trial must be placed.
 func TestGoldenSurviveCanonicalize(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			e, trials := load(t, filepath.Join("testdata", tc.file))
-			job, diags := jobs.Compile(e, trials[tc.trial], tc.opts)
-			require.False(t, diags.HasErrors(), "compile: %s", diags.Error())
+			job := compileCase(t, e, trials, tc.trial, tc.opts, tc.pin)
 			var before any
 			require.NoError(t, json.Unmarshal(jobJSON(t, job), &before))
 			job.Canonicalize()

@@ -36,7 +36,9 @@ const specMHzPerCore = 1000
 // description or metric changes no result), and the MHz a cpu request
 // turns into, which depends on the cluster's nodes rather than on the
 // trial, so a cluster whose CPUs change does not make finished trials
-// changed.
+// changed. Nor does it cover the node pin an attempt is registered with
+// (Pin), which Compile never adds: it says where one attempt runs, not
+// what the trial runs, and a resumed run must adopt a job pinned anywhere.
 // A version of tune that compiles jobs differently gives different specs.
 func Spec(e *experiment.Experiment, t *planner.Trial) (string, hcl.Diagnostics) {
 	job, diags := compile(e, t, Options{MHzPerCore: specMHzPerCore})

@@ -249,7 +249,8 @@ func (d *Driver) Events() <-chan driver.Event {
 	return d.events.Out()
 }
 
-// Start plans the attempt's job and, when Nomad would place all of it,
+// Start plans the attempt's job, pinned to the nodes of its assignment
+// (see pinned and place), and, when Nomad would place all of it,
 // registers it and returns. When the plan says it would not, nothing is
 // registered and an EventExited with Unplaced follows, so the controller
 // queues the trial again (with on_unfit = "queue" the job is registered
@@ -272,7 +273,7 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if diags.HasErrors() {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, diags)
 	}
-	a, err := newAttempt(d, req, job)
+	a, err := newAttempt(d, req, pinned(job, req))
 	if err != nil {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
 	}
@@ -284,7 +285,7 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 
 	// The dry run is made in both on_unfit modes: a job no node can ever
 	// hold must not wait in Nomad's queue for ever either.
-	unfit, err := d.DryRun(ctx, job)
+	unfit, err := d.place(ctx, a, job)
 	if err != nil {
 		d.abandon(a)
 		return fmt.Errorf("trial %s attempt %d: %w", a.key.trialID, a.key.attempt, err)

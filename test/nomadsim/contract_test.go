@@ -77,6 +77,21 @@ func (ct *contract) memory(t *testing.T) []int64 {
 	return out
 }
 
+// nodeIDs are the IDs of the cluster's ready, eligible nodes.
+func (ct *contract) nodeIDs(t *testing.T) []string {
+	t.Helper()
+	nodes, _, err := ct.c.Nodes().List(nil)
+	require.NoError(t, err)
+	var out []string
+	for _, n := range nodes {
+		if n.Status == "ready" && n.SchedulingEligibility == "eligible" {
+			out = append(out, n.ID)
+		}
+	}
+	require.NotEmpty(t, out, "the cluster has no ready nodes")
+	return out
+}
+
 func waitFor(t *testing.T, timeout time.Duration, cond func() bool, msg string) {
 	t.Helper()
 	require.Eventually(t, cond, timeout, 20*time.Millisecond, msg)
@@ -145,6 +160,46 @@ func TestContract(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, allocs, fitting, "every allocation that fits is placed")
 		assert.Equal(t, 1, eval.QueuedAllocations["main"])
+	})
+
+	t.Run("a constraint on the node's unique id admits exactly the nodes it names", func(t *testing.T) {
+		// The Nomad driver pins a trial's groups to the nodes tune chose
+		// with "=" or set_contains_any on ${node.unique.id}, and reads a
+		// pin that filters every node apart from a cluster that cannot
+		// hold the job.
+		ct := contractTarget(t)
+		ids := ct.nodeIDs(t)
+		pinned := func(name, op, nodes string) *api.Job {
+			job := ct.job(t, name, 1, map[string]any{"run_for": "1s"})
+			job.TaskGroups[0].Constraints = []*api.Constraint{{LTarget: "${node.unique.id}", Operand: op, RTarget: nodes}}
+			return job
+		}
+
+		for _, job := range []*api.Job{pinned("pin-eq", "=", ids[0]), pinned("pin-any", "set_contains_any", "no-such-node,"+ids[0])} {
+			plan, _, err := ct.c.Jobs().Plan(job, false, nil)
+			require.NoError(t, err)
+			assert.Empty(t, plan.FailedTGAllocs, "%s places", *job.ID)
+		}
+
+		gone := pinned("pin-gone", "=", "no-such-node")
+		plan, _, err := ct.c.Jobs().Plan(gone, false, nil)
+		require.NoError(t, err)
+		m := plan.FailedTGAllocs["main"]
+		require.NotNil(t, m)
+		assert.Equal(t, len(ids), m.NodesEvaluated)
+		assert.Equal(t, len(ids), m.NodesFiltered)
+		assert.Zero(t, m.NodesExhausted)
+		assert.Equal(t, map[string]int{"${node.unique.id} = no-such-node": len(ids)}, m.ConstraintFiltered,
+			"a unique attribute is checked on every node, not once per node class")
+
+		last := ids[len(ids)-1]
+		job := pinned("pin-placed", "set_contains_any", "no-such-node,"+last)
+		_, _, err = ct.c.Jobs().Register(job, nil)
+		require.NoError(t, err)
+		waitFor(t, 10*time.Second, func() bool {
+			allocs, _, err := ct.c.Jobs().Allocations(*job.ID, false, nil)
+			return err == nil && len(allocs) == 1 && allocs[0].NodeID == last
+		}, "the allocation is placed on the node named")
 	})
 
 	t.Run("a task's log streams through the api client", func(t *testing.T) {
