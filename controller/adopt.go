@@ -111,6 +111,9 @@ func (c *controller) adoptAttempt(ctx context.Context, ad driver.Adopter, rec *r
 		c.fail(fmt.Sprintf("cannot write results of trial %s: %v", rec.ID, err))
 		return
 	}
+	// When an earlier run admitted it is not known; the driver says when
+	// the target registered, placed and ran it.
+	rec.Begin(results.AttemptTimes{Attempt: attempt, Held: c.capacity.Held(a)})
 	r := &run{rec: rec, trial: t, attempt: attempt, assignment: a, started: started}
 	c.running[rec.ID] = r
 	err = ad.Adopt(ctx, driver.StartRequest{

@@ -114,9 +114,12 @@ type controller struct {
 	clock clock.Clock
 
 	capacity *planner.Capacity
-	records  map[string]*results.TrialRecord
-	trials   map[string]*planner.Trial
-	order    []*results.TrialRecord
+	// total is what the target has, which the summary sets the trials'
+	// use of resources against.
+	total   planner.Amounts
+	records map[string]*results.TrialRecord
+	trials  map[string]*planner.Trial
+	order   []*results.TrialRecord
 
 	// pending holds trial indices waiting to start, lowest first; a trial
 	// waiting out its retry delay is in delayed instead.
@@ -214,6 +217,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, fmt.Errorf("reading the target's capacity: %w", err)
 	}
 	c.capacity = capacity
+	c.total = capacity.Total()
 	for key, reason := range opts.Refused {
 		if c.capacity.Refused == nil {
 			c.capacity.Refused = map[string]string{}
@@ -492,6 +496,7 @@ func (c *controller) start(ctx context.Context, rec *results.TrialRecord, t *pla
 	if a != nil {
 		c.capacity.Commit(a)
 	}
+	rec.Begin(results.AttemptTimes{Attempt: attempt, AdmittedAt: now, Held: c.capacity.Held(a)})
 	r := &run{rec: rec, trial: t, attempt: attempt, assignment: a, started: now}
 	c.running[rec.ID] = r
 	err = c.opts.Driver.Start(ctx, driver.StartRequest{
@@ -530,6 +535,7 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 	switch ev.Kind {
 	case driver.EventRunning:
 		c.log.Trace("trial running", "trial", ev.TrialID)
+		c.recordStages(r, ev)
 		if r.rec.Status == results.Pending && !r.stopping {
 			c.setStatus(r.rec, results.Running)
 			c.notify(TrialStarted, r.rec, "")
@@ -575,6 +581,19 @@ func (c *controller) handle(ctx context.Context, ev driver.Event) {
 			c.interrupt("stopped outside tune: " + ev.Message)
 		}
 		c.ended(r, ev)
+	}
+}
+
+// recordStages records when the attempt was registered, placed and began to run,
+// as its driver says.
+func (c *controller) recordStages(r *run, ev driver.Event) {
+	h := r.rec.Latest()
+	if h == nil || h.Attempt != r.attempt || !h.RunningAt.IsZero() {
+		return
+	}
+	h.RegisteredAt, h.PlacedAt, h.RunningAt = ev.Registered, ev.Placed, ev.Time
+	if h.RunningAt.IsZero() {
+		h.RunningAt = c.clock.Now()
 	}
 }
 
@@ -763,6 +782,8 @@ func (c *controller) summary(status string) results.Summary {
 		StartedAt: c.started,
 		UpdatedAt: c.clock.Now(),
 		Target:    c.opts.Target,
+		// A pass over every attempt, at most once per SummaryEvery.
+		Scheduling: results.Measure(c.order, c.total, c.clock.Now()),
 	}
 	if best := results.Best(c.order, c.exp.Metric, string(c.exp.Mode)); best != nil {
 		s.BestTrial, s.BestResult, s.BestParams = best.ID, best.LastResult, best.Params

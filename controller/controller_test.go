@@ -28,6 +28,10 @@ type script struct {
 	// queued leaves the attempt waiting in the target's queue: no
 	// EventRunning until the test sends one.
 	queued bool
+	// registered, placed, running and ended are the times the attempt's
+	// events carry; zero ones are the wall clock's now (none for
+	// registered and placed).
+	registered, placed, running, ended time.Time
 }
 
 // fakeDriver runs trials instantly in memory, following a script per
@@ -114,7 +118,8 @@ func (f *fakeDriver) play(req driver.StartRequest) {
 	if sc.queued {
 		return
 	}
-	f.events <- driver.Event{Kind: driver.EventRunning, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now}
+	f.events <- driver.Event{Kind: driver.EventRunning, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: orNow(sc.running, now),
+		Registered: sc.registered, Placed: sc.placed}
 	for _, m := range sc.reports {
 		f.events <- driver.Event{Kind: driver.EventReport, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now, Metrics: m}
 	}
@@ -122,11 +127,18 @@ func (f *fakeDriver) play(req driver.StartRequest) {
 		return
 	}
 	delete(f.running, req.Trial.ID)
-	ev := driver.Event{Kind: driver.EventExited, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: now}
+	ev := driver.Event{Kind: driver.EventExited, TrialID: req.Trial.ID, Attempt: req.Attempt, Time: orNow(sc.ended, now)}
 	if sc.fail {
 		ev.Failed, ev.ExitCode, ev.Message = true, 3, "task train exited with status 3"
 	}
 	f.events <- ev
+}
+
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
 }
 
 func (f *fakeDriver) Stop(_ context.Context, trialID string, attempt int, reason string) error {

@@ -167,6 +167,9 @@ func (c *controller) ended(r *run, ev driver.Event) {
 	if rec.FinishedAt.IsZero() {
 		rec.FinishedAt = c.clock.Now()
 	}
+	if h := rec.Latest(); h != nil && h.Attempt == r.attempt && h.EndedAt.IsZero() {
+		h.EndedAt = rec.FinishedAt
+	}
 	in := attemptEnd{Event: ev, Stopping: r.stopping, StopReason: r.stopReason, Success: r.success, Failures: rec.Failures}
 	if ev.Failed && !r.stopping {
 		in.StderrTail = c.opts.Store.StderrTail(rec, errorTailLines)

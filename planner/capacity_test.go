@@ -151,3 +151,32 @@ func TestDeviceGroupMatches(t *testing.T) {
 	}
 	assert.Equal(t, "nvidia/gpu/A100", g.ID())
 }
+
+func TestAmounts(t *testing.T) {
+	c := cluster(2, 4, 8192, 2)
+	c.Nodes[1].Devices[0].Instances[1].Healthy = false
+	c.Nodes[1].Devices = append(c.Nodes[1].Devices, &DeviceGroup{Vendor: "xilinx", Type: "fpga", Name: "u250", Instances: []*DeviceInstance{{ID: "f0", Healthy: true}}})
+	c.Nodes[0].Used = Usage{CPUShares: 2000, MemoryMiB: 4096}
+
+	assert.Equal(t, Amounts{CPU: 8, MemoryMiB: 16384, Devices: map[string]float64{"nvidia/gpu": 3, "xilinx/fpga": 1}}, c.Total(),
+		"the total counts what is in use too, and healthy devices only")
+
+	tests := []struct {
+		name string
+		a    *Assignment
+		want Amounts
+	}{
+		{"no assignment holds nothing", nil, Amounts{}},
+		{"a gang holds the sum of its allocations", &Assignment{Allocs: []AllocAssignment{
+			{NodeID: "node-0", CPUShares: 1500, MemoryMiB: 512, Devices: []DeviceGrant{{Device: "nvidia/gpu/A100", Share: 1000}}},
+			{NodeID: "node-1", CPUShares: 500, MemoryMiB: 256, Devices: []DeviceGrant{{Device: "nvidia/gpu/A100", Share: 250}, {Device: "xilinx/fpga/u250", Share: 1000}}},
+		}}, Amounts{CPU: 2, MemoryMiB: 768, Devices: map[string]float64{"nvidia/gpu": 1.25, "xilinx/fpga": 1}}},
+		{"an allocation on a node that left still counts", &Assignment{Allocs: []AllocAssignment{{NodeID: "gone", CPUShares: 3000, MemoryMiB: 64}}},
+			Amounts{CPU: 3, MemoryMiB: 64}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, c.Held(tt.a))
+		})
+	}
+}

@@ -94,9 +94,14 @@ func Load(root, name string) (*Summary, []*TrialRecord, error) {
 			return nil, nil, fmt.Errorf("results folder %s: %s: %v", dir, TrialsCSVFile, err)
 		}
 		for _, row := range rows {
-			if old, ok := byID[row.ID]; ok && old.Params != nil {
-				// trial.json keeps the parameters' types; CSV text does not.
-				row.Params = old.Params
+			if old, ok := byID[row.ID]; ok {
+				// trial.json keeps the parameters' types, which CSV text
+				// does not, and the attempts' history, which trials.csv
+				// leaves out.
+				if old.Params != nil {
+					row.Params = old.Params
+				}
+				row.History = old.History
 			}
 			byID[row.ID] = row
 		}

@@ -3,6 +3,7 @@ package results
 import (
 	"time"
 
+	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/pyjson"
 )
 
@@ -64,6 +65,57 @@ type TrialRecord struct {
 	// experiment whose trial now runs something else does not keep the
 	// record's results.
 	Spec string `json:"spec,omitempty"`
+	// History is when each attempt passed each stage and what it held,
+	// oldest first, at most MaxHistory of the latest; what Measure makes
+	// the experiment's scheduling figures of.
+	History []AttemptTimes `json:"history,omitempty"`
+}
+
+// MaxHistory bounds a record's History, so that a trial retried without
+// end keeps a trial.json of bounded size; its oldest attempts drop out of
+// the figures.
+const MaxHistory = 100
+
+// AttemptTimes is one attempt of a trial as the scheduler saw it. A stage
+// the attempt never reached, or one nobody can say the time of (the
+// admission of an attempt an earlier run started), is left out.
+type AttemptTimes struct {
+	// Attempt is the attempt's number; one that counted for nothing (it
+	// was interrupted, or the target could not place it) shares its
+	// number with the next.
+	Attempt int `json:"attempt"`
+	// AdmittedAt is when tune decided to start it; RegisteredAt when the
+	// target accepted it (Nomad registered its job; the local target
+	// started its processes); PlacedAt when every allocation of it had a
+	// node; RunningAt when every allocation of it ran; EndedAt when it
+	// ended, every allocation of it.
+	AdmittedAt   time.Time `json:"admitted_at,omitzero"`
+	RegisteredAt time.Time `json:"registered_at,omitzero"`
+	PlacedAt     time.Time `json:"placed_at,omitzero"`
+	RunningAt    time.Time `json:"running_at,omitzero"`
+	EndedAt      time.Time `json:"ended_at,omitzero"`
+	// Held is what tune placed it with on its capacity snapshot, which
+	// it held from RunningAt to EndedAt; empty when it was submitted
+	// without a place (on_unfit = "queue" with no room).
+	Held planner.Amounts `json:"held,omitzero"`
+}
+
+// Latest is the latest attempt of the history, nil when there is none.
+func (r *TrialRecord) Latest() *AttemptTimes {
+	if len(r.History) == 0 {
+		return nil
+	}
+	return &r.History[len(r.History)-1]
+}
+
+// Begin adds an attempt to the history, dropping the oldest beyond
+// MaxHistory, and returns it.
+func (r *TrialRecord) Begin(a AttemptTimes) *AttemptTimes {
+	if len(r.History) >= MaxHistory {
+		r.History = append(r.History[:0], r.History[len(r.History)-MaxHistory+1:]...)
+	}
+	r.History = append(r.History, a)
+	return r.Latest()
 }
 
 // Summary is the experiment-level state written to experiment.json.
@@ -88,4 +140,7 @@ type Summary struct {
 	StartedAt  time.Time      `json:"started_at,omitzero"`
 	UpdatedAt  time.Time      `json:"updated_at,omitzero"`
 	Target     string         `json:"target"`
+	// Scheduling is what the scheduler did, from every trial's History
+	// (Measure); absent until an attempt has been made.
+	Scheduling *Scheduling `json:"scheduling,omitempty"`
 }

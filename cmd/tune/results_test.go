@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/results"
 )
 
@@ -271,4 +272,41 @@ func TestResultsCommandTellsAParameterFromAMetricOfTheSameName(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "TRIAL         STATUS      config/workers  ITER  TIME (S)  loss  workers\n")
 	assert.Contains(t, stdout, "00000-abcdef  TERMINATED  4               1     1         0.5   3\n")
+}
+
+func TestResultsCommandSaysWhatTheSchedulerDid(t *testing.T) {
+	root := t.TempDir()
+	trials := []results.TrialInfo{{ID: "00000-abcdef", Index: 0}, {ID: "00001-abcdef", Index: 1}}
+	s, err := results.Open(root, results.Info{Name: "sched", File: "sched.hcl", Target: "nomad"}, trials)
+	require.NoError(t, err)
+	defer s.Close()
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	gpu := planner.Amounts{CPU: 2, MemoryMiB: 2048, Devices: map[string]float64{"nvidia/gpu": 1}}
+	recs := s.Records()
+	recs[0].History = []results.AttemptTimes{{AdmittedAt: at(0), RegisteredAt: at(250), PlacedAt: at(300), RunningAt: at(1250), EndedAt: at(61250), Held: gpu}}
+	// Adopted: when it was admitted is not known.
+	recs[1].History = []results.AttemptTimes{{RegisteredAt: at(0), PlacedAt: at(1000), RunningAt: at(2500), EndedAt: at(31250), Held: gpu}}
+	for _, rec := range recs {
+		rec.Status, rec.Attempts = results.Terminated, 1
+		require.NoError(t, s.EndAttempt(rec))
+	}
+	capacity := planner.Amounts{CPU: 8, MemoryMiB: 16384, Devices: map[string]float64{"nvidia/gpu": 4}}
+	require.NoError(t, s.WriteSummary(results.Summary{Status: "finished", Scheduling: results.Measure(recs, capacity, at(70000))}))
+
+	stdout, stderr, code := runResultsCmd(t, "sched", "-results", root)
+	require.Equal(t, exitOK, code, stderr)
+	// Busy from 0 to 61.25 s; 60 + 28.75 trial-seconds of running, each
+	// holding 2 of 8 cores, 2 of 16 GiB and 1 of 4 GPUs.
+	want := `
+Scheduling: 2 of 2 attempts ran, over 1m1s busy
+  submitted → running  p50 1s, p99 2.5s, max 2.5s (2 attempts)
+  admitted → running   p50 1.25s, p99 1.25s, max 1.25s (1 attempt)
+  running at once      peak 2, mean 1.4
+  cpu                  36.2% of 8 cores
+  memory               18.1% of 16 GiB
+  nvidia/gpu           36.2% of 4 devices
+
+Results folder: ` + filepath.Join(root, "sched") + "\n"
+	assert.True(t, strings.HasSuffix(stdout, want), "got:\n%s", stdout)
 }
