@@ -289,6 +289,28 @@ func gangTrialRunsEveryRank(t *testing.T, w *nomadWorkspace, placement string) {
 	assert.Equal(t, []string{"rank=0 world=4", "rank=1 world=4", "rank=2 world=4", "rank=3 world=4"}, ranks)
 	assert.Equal(t, 1, recs[id].Iterations, "rank 0 (the parameter server) reports for the trial; the workers' lines are log")
 	assert.Equal(t, 1.0, recs[id].LastResult["loss"])
+
+	// tune told Nomad where it fitted the trial: each group's job carries a
+	// pin to nodes, and its allocations ran there.
+	stubs := w.jobsOf(t)
+	require.Len(t, stubs, 1)
+	job, _, err := w.client(t).Jobs().Info(stubs[0].ID, nil)
+	require.NoError(t, err)
+	pins := map[string][]string{}
+	for _, tg := range job.TaskGroups {
+		for _, c := range tg.Constraints {
+			if c.LTarget == "${node.unique.id}" {
+				pins[*tg.Name] = strings.Split(c.RTarget, ",")
+			}
+		}
+		require.Contains(t, pins, *tg.Name, "group %s is pinned", *tg.Name)
+	}
+	allocs, _, err := w.client(t).Jobs().Allocations(stubs[0].ID, true, nil)
+	require.NoError(t, err)
+	require.Len(t, allocs, 4)
+	for _, a := range allocs {
+		assert.Contains(t, pins[a.TaskGroup], a.NodeID, "allocation %s of group %s", a.Name, a.TaskGroup)
+	}
 }
 
 func TestNomadStatusAndStopSeeOnlyTheExperimentsJobs(t *testing.T) {
