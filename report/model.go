@@ -253,8 +253,11 @@ func bestSoFar(records []*results.TrialRecord, metric, mode string, start time.T
 }
 
 // schedule replays the trials' starts and ends: how many ran, and what
-// they held, from each change to the next. A trial still running ends at
-// now.
+// they held, from each change to the next. A trial's attempts run from
+// their running_at to their ended_at, as their history says; an attempt
+// the history does not hold yet (it is written when the attempt ends) or
+// a trial recorded before tune kept one runs from its start to its end.
+// What still runs ends at now.
 func schedule(records []*results.TrialRecord, plan *Plan, start, now time.Time) []Step {
 	type event struct {
 		at    time.Time
@@ -262,19 +265,32 @@ func schedule(records []*results.TrialRecord, plan *Plan, start, now time.Time) 
 		res   Resources
 	}
 	var events []event
+	add := func(from, to time.Time, running bool, res Resources) {
+		if running || to.Before(from) {
+			to = now
+		}
+		events = append(events, event{from, 1, res}, event{to, -1, res})
+	}
 	for _, r := range records {
-		if r.StartedAt.IsZero() {
-			continue
-		}
-		end := r.FinishedAt
-		if r.Status == results.Running || end.Before(r.StartedAt) {
-			end = now
-		}
 		var res Resources
 		if plan != nil {
 			res = plan.Trials[r.ID].Resources
 		}
-		events = append(events, event{r.StartedAt, 1, res}, event{end, -1, res})
+		for _, a := range r.History {
+			if !a.RunningAt.IsZero() {
+				add(a.RunningAt, a.EndedAt, a.EndedAt.IsZero(), res)
+			}
+		}
+		latest := r.Latest()
+		switch {
+		case r.StartedAt.IsZero():
+		case latest == nil:
+			add(r.StartedAt, r.FinishedAt, r.Status == results.Running, res)
+		case r.Status == results.Running && !latest.EndedAt.IsZero():
+			// The attempt in flight, whose history is written when it
+			// ends.
+			add(r.StartedAt, now, true, res)
+		}
 	}
 	sort.SliceStable(events, func(i, j int) bool {
 		if !events[i].at.Equal(events[j].at) {

@@ -112,3 +112,30 @@ func TestTheModelSaysWhatThePageShows(t *testing.T) {
 		assert.Len(t, m.Trials, 5)
 	})
 }
+
+func TestTheScheduleRunsEachAttemptFromItsHistory(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return start.Add(time.Duration(s) * time.Second) }
+	plan := &Plan{Trials: map[string]TrialPlan{"a": {Resources: Resources{CPU: 1}}, "b": {Resources: Resources{CPU: 2}}, "c": {Resources: Resources{CPU: 4}}}}
+	records := []*results.TrialRecord{
+		// Retried: its first attempt ran from 2 to 4, its second is still
+		// running since 6, not yet in its history.
+		{ID: "a", Status: results.Running, StartedAt: at(5), History: []results.AttemptTimes{{AdmittedAt: at(0), RunningAt: at(2), EndedAt: at(4)}}},
+		// Admitted at 1, ran from 3 to 8.
+		{ID: "b", Status: results.Terminated, StartedAt: at(1), FinishedAt: at(8), History: []results.AttemptTimes{{AdmittedAt: at(1), RunningAt: at(3), EndedAt: at(8)}}},
+		// Recorded before histories: from its start to its end.
+		{ID: "c", Status: results.Terminated, StartedAt: at(7), FinishedAt: at(9)},
+	}
+	got := schedule(records, plan, start, at(10))
+	want := []Step{
+		{Seconds: 2, Running: 1, Used: Resources{CPU: 1}},
+		{Seconds: 3, Running: 2, Used: Resources{CPU: 3}},
+		{Seconds: 4, Running: 1, Used: Resources{CPU: 2}},
+		{Seconds: 5, Running: 2, Used: Resources{CPU: 3}},
+		{Seconds: 7, Running: 3, Used: Resources{CPU: 7}},
+		{Seconds: 8, Running: 2, Used: Resources{CPU: 5}},
+		{Seconds: 9, Running: 1, Used: Resources{CPU: 1}},
+		{Seconds: 10, Running: 0, Used: Resources{}},
+	}
+	assert.Equal(t, want, got)
+}

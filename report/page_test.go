@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/results"
 )
 
 var (
@@ -118,4 +120,30 @@ func TestWhatTrialsWroteIsTextOnThePage(t *testing.T) {
 	text := string(page)
 	assert.False(t, strings.Contains(text, evil), "a value is never markup, in the table, the errors or a plot's labels")
 	assert.True(t, strings.Contains(text, "&lt;script&gt;document.title="), "it is shown as text")
+}
+
+func TestThePageSaysWhatTheSchedulerDid(t *testing.T) {
+	_, m := buildFixture(t, fixtures[0].f)
+	page, err := Render(m, false)
+	require.NoError(t, err)
+	assert.NotContains(t, string(page), "submitted → running", "no figures, no lines")
+
+	m.Summary.Scheduling = &results.Scheduling{
+		Attempts: 3, Ran: 2, BusyS: 90,
+		SubmitToRunning: results.Latency{Count: 2, P50S: 0.5, P99S: 1.25, MaxS: 1.25},
+		Concurrency:     results.Concurrency{Peak: 2, Mean: 1.5},
+		Utilisation:     []results.Utilisation{{Resource: "nvidia/gpu", Unit: "devices", Capacity: 4, Mean: 3, Fraction: 0.75}},
+	}
+	page, err = Render(m, false)
+	require.NoError(t, err)
+	text := string(page)
+	for _, line := range []string{
+		"<dt>attempts that ran</dt><dd>2 of 3, over 1m30s busy</dd>",
+		"<dt>submitted → running</dt><dd>p50 500ms, p99 1.25s, max 1.25s (2 attempts)</dd>",
+		"<dt>admitted → running</dt><dd>not known</dd>",
+		"<dt>running at once</dt><dd>peak 2, mean 1.5</dd>",
+		"<dt>nvidia/gpu</dt><dd>75.0% of 4 devices</dd>",
+	} {
+		assert.Contains(t, text, line)
+	}
 }

@@ -1,9 +1,11 @@
 package results
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/nomad-tune/tune/planner"
@@ -320,4 +322,55 @@ func (h *heldTime) utilisation(capacity planner.Amounts, busy time.Duration) []U
 		add(k, "devices", capacity.Devices[k], h.devices[k])
 	}
 	return out
+}
+
+// Fact is one line of the figures for people: what it is and its value.
+type Fact struct {
+	Name string
+	Text string
+}
+
+// Facts are the figures as `tune results` and the report page show them.
+func (s *Scheduling) Facts() []Fact {
+	latency := func(l Latency) string {
+		if l.Count == 0 {
+			return "not known"
+		}
+		return fmt.Sprintf("p50 %s, p99 %s, max %s (%s)", Seconds(l.P50S), Seconds(l.P99S), Seconds(l.MaxS), count(l.Count, "attempt"))
+	}
+	facts := []Fact{
+		{"attempts that ran", fmt.Sprintf("%d of %d, over %s busy", s.Ran, s.Attempts, Seconds(s.BusyS))},
+		{"submitted → running", latency(s.SubmitToRunning)},
+		{"admitted → running", latency(s.AdmitToRunning)},
+		{"running at once", fmt.Sprintf("peak %d, mean %s", s.Concurrency.Peak, strconv.FormatFloat(s.Concurrency.Mean, 'f', 1, 64))},
+	}
+	for _, u := range s.Utilisation {
+		v, unit := u.Capacity, u.Unit
+		if unit == "MiB" && v >= 1024 {
+			v, unit = v/1024, "GiB"
+		}
+		facts = append(facts, Fact{u.Resource, fmt.Sprintf("%.1f%% of %s %s", 100*u.Fraction, strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64), unit)})
+	}
+	return facts
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Seconds is a duration in seconds as Go writes a duration, rounded to
+// what a person reads: milliseconds under a second, hundredths under a
+// minute, whole seconds above.
+func Seconds(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }

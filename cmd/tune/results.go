@@ -14,9 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/nomad-tune/tune/experiment"
 	"github.com/nomad-tune/tune/progress"
 	"github.com/nomad-tune/tune/results"
 )
@@ -418,43 +416,12 @@ func printScheduling(w io.Writer, s *results.Scheduling) bool {
 	if s == nil {
 		return false
 	}
-	fmt.Fprintf(w, "Scheduling: %d of %s ran, over %s busy\n", s.Ran, experiment.Count(s.Attempts, "attempt"), seconds(s.BusyS))
+	fmt.Fprintln(w, "Scheduling:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	latency := func(name string, l results.Latency) {
-		if l.Count == 0 {
-			fmt.Fprintf(tw, "  %s\tnot known\n", name)
-			return
-		}
-		fmt.Fprintf(tw, "  %s\tp50 %s, p99 %s, max %s (%s)\n", name, seconds(l.P50S), seconds(l.P99S), seconds(l.MaxS), experiment.Count(l.Count, "attempt"))
-	}
-	latency("submitted → running", s.SubmitToRunning)
-	latency("admitted → running", s.AdmitToRunning)
-	fmt.Fprintf(tw, "  running at once\tpeak %d, mean %s\n", s.Concurrency.Peak, strconv.FormatFloat(s.Concurrency.Mean, 'f', 1, 64))
-	for _, u := range s.Utilisation {
-		fmt.Fprintf(tw, "  %s\t%.1f%% of %s\n", progress.Sanitize(u.Resource), 100*u.Fraction, amount(u.Capacity, u.Unit))
+	for _, f := range s.Facts() {
+		// Device names come from the cluster.
+		fmt.Fprintf(tw, "  %s\t%s\n", progress.Sanitize(f.Name), progress.Sanitize(f.Text))
 	}
 	_ = tw.Flush()
 	return true
-}
-
-// seconds is a duration in seconds as Go writes a duration, rounded to
-// what a person reads: milliseconds under a second, hundredths under a
-// minute, whole seconds above.
-func seconds(s float64) string {
-	d := time.Duration(s * float64(time.Second))
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(10 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
-
-// amount is a capacity with its unit; memory in GiB from 1 GiB up.
-func amount(v float64, unit string) string {
-	if unit == "MiB" && v >= 1024 {
-		v, unit = v/1024, "GiB"
-	}
-	return formatValue(math.Round(v*10)/10) + " " + progress.Sanitize(unit)
 }

@@ -299,7 +299,8 @@ func TestResultsCommandSaysWhatTheSchedulerDid(t *testing.T) {
 	// Busy from 0 to 61.25 s; 60 + 28.75 trial-seconds of running, each
 	// holding 2 of 8 cores, 2 of 16 GiB and 1 of 4 GPUs.
 	want := `
-Scheduling: 2 of 2 attempts ran, over 1m1s busy
+Scheduling:
+  attempts that ran    2 of 2, over 1m1s busy
   submitted → running  p50 1s, p99 2.5s, max 2.5s (2 attempts)
   admitted → running   p50 1.25s, p99 1.25s, max 1.25s (1 attempt)
   running at once      peak 2, mean 1.4
