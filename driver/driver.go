@@ -23,9 +23,18 @@ type Driver interface {
 	// use on them (by anything other than this experiment's trials).
 	Capacity(ctx context.Context) (*planner.Capacity, error)
 	// Start launches one attempt of a trial: every allocation of it, or
-	// none. It returns once the attempt is launched, or with an error when
-	// it could not be (nothing of it is left running then). What happens
-	// next arrives as events.
+	// none. A driver may return before the target has the attempt (the
+	// Nomad driver submits in the background): from the moment Start
+	// returns nil, the attempt is the driver's, and everything else about
+	// it arrives as events, in order, ending with one EventExited. A
+	// launch that fails after Start returned ends the attempt with an
+	// EventExited with Failed and a Message that starts "could not start:
+	// " (or with NeverRuns or Unplaced when the target says so), nothing
+	// of it left running. Stop and Close end an attempt whose launch is
+	// still under way like any other, and leave nothing of it behind.
+	//
+	// An error means the attempt was not started at all: nothing of it
+	// runs or will run, and no event of it follows.
 	Start(ctx context.Context, req StartRequest) error
 	// Stop ends a running attempt (TERM, then KILL after a grace period on
 	// the local target). An EventExited with Stopped set follows. Stopping

@@ -60,6 +60,8 @@ func (d *Driver) Existing(ctx context.Context, e *experiment.Experiment, trials 
 	}
 	out := make([]driver.Existing, 0, len(stubs))
 	for _, s := range stubs {
+		// The next attempt of a trial registers over the version listed.
+		d.setKnownIndex(s.ID, s.JobModifyIndex)
 		if s.Stop {
 			continue
 		}
@@ -142,6 +144,7 @@ func (d *Driver) Adopt(ctx context.Context, req driver.StartRequest) error {
 		return fmt.Errorf("trial %s attempt %d: job %s now holds trial %s attempt %s", req.Trial.ID, req.Attempt, jobID,
 			job.Meta[trialenv.MetaTrialID], job.Meta[trialenv.MetaAttempt])
 	}
+	d.setKnownIndex(jobID, deref(job.JobModifyIndex))
 	a, err := newAttempt(d, req, job)
 	if err != nil {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)

@@ -51,18 +51,28 @@ type attempt struct {
 	// in Nomad's queue, so long as none of it is placed.
 	queue bool
 	// purge removes the job when the attempt is over.
-	purge  bool
-	stdout driver.LineWriter
-	stderr driver.LineWriter
-	outMu  sync.Mutex
-	warned atomic.Bool
+	purge bool
+	// free is the job without its pin (pinned), which the attempt falls
+	// back to when Nomad would not place the pinned one.
+	free *api.Job
+	// placeKey is the job's placementKey, for a job of one allocation;
+	// unplanned says it is registered without a dry run.
+	placeKey  string
+	unplanned bool
+	stdout    driver.LineWriter
+	stderr    driver.LineWriter
+	outMu     sync.Mutex
+	warned    atomic.Bool
 
 	logCtx   context.Context
 	stopLogs context.CancelFunc
 	// logs counts the log followers still running.
 	logs sync.WaitGroup
-	// done is closed once the attempt has ended.
-	done chan struct{}
+	// done is closed once the attempt has ended, and submitted once its
+	// submission is over: the job registered, or the attempt ended
+	// without it.
+	done      chan struct{}
+	submitted chan struct{}
 	// firstPlaced is closed once any allocation is placed.
 	firstPlaced chan struct{}
 
@@ -170,8 +180,10 @@ func newAttempt(d *Driver, req driver.StartRequest, job *api.Job) (*attempt, err
 		logCtx:      ctx,
 		stopLogs:    cancel,
 		done:        make(chan struct{}),
+		submitted:   make(chan struct{}),
 		firstPlaced: make(chan struct{}),
 		allocs:      map[string]*allocView{},
+		phase:       phaseRegistering,
 	}
 	a.prefix = a.ranks.world > 1
 	if jobs.UsesRendezvousVariable(e, shape) {
@@ -301,6 +313,7 @@ func (a *attempt) registered(index uint64) {
 	if a.phase == phaseRegistering {
 		a.phase = phaseQueued
 	}
+	close(a.submitted)
 	a.regIndex = index
 	if index > 0 && a.registeredAt.IsZero() {
 		a.registeredAt = a.d.clock.Now()
@@ -757,6 +770,7 @@ func (a *attempt) gangWatch() {
 			continue
 		}
 		a.outcome.decide(outcomeUnplaced, fmt.Sprintf("placed %d of %d %s in %s", placed, a.want, plural(a.want, "allocation", "allocations"), timeout))
+		a.d.forgetPlaceable(a)
 		a.d.log.Debug("rolling back a trial job Nomad did not place whole", "job", a.jobID, "placed", placed, "want", a.want)
 		a.step()
 		a.d.mu.Unlock()
@@ -772,6 +786,11 @@ func (a *attempt) stop(reason string) {
 		return
 	}
 	a.outcome.decide(outcomeStopped, reason)
+	if a.phase == phaseWaiting {
+		// Nothing of it was sent: it is dropped from the queue.
+		a.endUnsubmitted()
+		return
+	}
 	// A job still being registered is deregistered once it is.
 	a.step()
 }
@@ -808,7 +827,8 @@ func (a *attempt) finish() {
 		<-deregDone
 	}
 	d.mu.Lock()
-	purge := a.purge && a.regIndex > 0 && !a.purged
+	sent := a.regIndex > 0
+	purge := a.purge && sent && !a.purged
 	d.mu.Unlock()
 	if purge {
 		if err := d.deregister(d.hurry, a.jobID, true); err != nil {
@@ -816,8 +836,11 @@ func (a *attempt) finish() {
 		}
 	}
 
-	if err := d.clearRendezvous(d.ctx, a); err != nil {
-		d.log.Warn("cannot delete a finished trial's rendezvous variable", "variable", a.rendezvous, "error", err)
+	// An attempt that registered nothing wrote no variable either.
+	if sent {
+		if err := d.clearRendezvous(d.ctx, a); err != nil {
+			d.log.Warn("cannot delete a finished trial's rendezvous variable", "variable", a.rendezvous, "error", err)
+		}
 	}
 
 	d.mu.Lock()

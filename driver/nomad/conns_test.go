@@ -19,25 +19,31 @@ import (
 // manyTrials is an experiment of n one-core trials that report every 50ms
 // for a minute: they are all running, and printing, while a test looks.
 func manyTrials(n int) string {
+	return trialsOf(n, 1, `      run_for                = "1m"
+      stdout_string          = "@tune {\"loss\": 1}\n"
+      stdout_repeat          = 1200
+      stdout_repeat_duration = "50ms"`)
+}
+
+// trialsOf is an experiment of n one-allocation trials of cpu cores each,
+// whose task is Nomad's mock driver with the given config lines.
+func trialsOf(n int, cpu float64, config string) string {
 	return fmt.Sprintf(`experiment "many" {
   num_samples = %d
   resources {
-    cpu    = 1
+    cpu    = %g
     memory = 64
   }
   task "train" {
     driver = "mock_driver"
     config {
-      run_for                = "1m"
-      stdout_string          = "@tune {\"loss\": 1}\n"
-      stdout_repeat          = 1200
-      stdout_repeat_duration = "50ms"
+%s
     }
   }
   nomad {
     datacenters = ["dc1"]
   }
-}`, n)
+}`, n, cpu, config)
 }
 
 func TestManyRunningTrialsHoldABoundedNumberOfConnectionsAndLeaveRoomForOthers(t *testing.T) {

@@ -23,10 +23,16 @@
 // the experiment's own jobs out of what is in use, for the controller
 // counts its trials, adopted ones included, itself.
 //
+// Submissions run in the background, a few at once within the connection
+// budget (submitQueue): Start compiles and queues, and the attempt's end,
+// a failed submission's included, arrives as its EventExited.
+//
 // Registration is idempotent: a new job is registered only if it does not
 // exist (EnforceIndex with index 0) and a new attempt only over the
-// version it read, so a retried request or a concurrent writer can never
-// double-submit a trial.
+// version tune last knew of (the index of its own last registration or
+// deregistration, or of the experiment's job listing), so a retried
+// request or a concurrent writer can never double-submit a trial; the
+// job is read only when that registration conflicts.
 //
 // What this package must not do:
 //   - decide admission, placement, retries or when a trial stops: the

@@ -139,6 +139,12 @@ type Driver struct {
 	interruptWait time.Duration
 	// watching is closed once the watcher has stopped.
 	watching chan struct{}
+	// subscribed is closed once the event stream was first asked for,
+	// whether or not Nomad answered: submissions wait for it, so what
+	// Nomad does with them comes through the stream, with nothing to
+	// catch up by reading.
+	subscribed    chan struct{}
+	subscribeOnce sync.Once
 
 	// sharesMu serialises cpuShares' reads of the cluster.
 	sharesMu sync.Mutex
@@ -154,8 +160,19 @@ type Driver struct {
 	// byJob finds the running attempt of a job; a trial runs one attempt
 	// at a time, and its attempts share the job ID.
 	byJob map[string]*attempt
+	// jobIndex is the job modify index tune last knew each of the
+	// experiment's jobs at (see knownIndex).
+	jobIndex map[string]uint64
 	// live counts attempts from Start until their EventExited is queued.
 	live sync.WaitGroup
+
+	// submissions are the attempts waiting for a submitter.
+	submissions *submitQueue
+	// placeable are the placement keys (placementKey) of jobs Nomad's
+	// dry run said it would place: a job of one allocation with such a
+	// key is registered without one.
+	placeableMu sync.Mutex
+	placeable   map[string]bool
 }
 
 type attemptKey struct {
@@ -201,8 +218,11 @@ func New(opts Options) (*Driver, error) {
 		ctx:           ctx,
 		cancel:        cancel,
 		watching:      make(chan struct{}),
+		subscribed:    make(chan struct{}),
 		attempts:      map[attemptKey]*attempt{},
 		byJob:         map[string]*attempt{},
+		jobIndex:      map[string]uint64{},
+		placeable:     map[string]bool{},
 		nodeClients:   map[string]*api.Client{},
 		specs:         map[string]string{},
 	}
@@ -214,6 +234,7 @@ func New(opts Options) (*Driver, error) {
 		notify = func(msg string) { d.log.Warn(msg) }
 	}
 	d.health = &health{clock: d.clock, notify: notify}
+	d.submissions = newSubmitQueue(submitters(opts.MaxConns), d.submit)
 	if d.interruptWait <= 0 {
 		d.interruptWait = DefaultInterruptWait
 	}
@@ -249,15 +270,26 @@ func (d *Driver) Events() <-chan driver.Event {
 	return d.events.Out()
 }
 
-// Start plans the attempt's job, pinned to the nodes of its assignment
-// (see pinned and place), and, when Nomad would place all of it,
-// registers it and returns. When the plan says it would not, nothing is
-// registered and an EventExited with Unplaced follows, so the controller
-// queues the trial again (with on_unfit = "queue" the job is registered
-// anyway, for a blocked evaluation to drive an autoscaler). When the plan
-// says no node could ever hold it, in either mode, nothing is registered
-// and an EventExited with Failed and NeverRuns follows. An error means
-// nothing of the attempt is registered.
+// Start compiles the attempt's job, pinned to the nodes of its assignment
+// (see pinned and place), follows it, and queues its submission to Nomad,
+// then returns: submissions run in the background, several at once within
+// the connection budget (see submitters), so the controller never waits
+// for Nomad. A submission plans the job first (see needsDryRun for when
+// it does not need to), and registers it when Nomad would place all of
+// it. When the plan says it would not, nothing is registered and an
+// EventExited with Unplaced follows, so the controller queues the trial
+// again (with on_unfit = "queue" the job is registered anyway, for a
+// blocked evaluation to drive an autoscaler). When the plan says no node
+// could ever hold it, in either mode, nothing is registered and an
+// EventExited with Failed and NeverRuns follows. A submission that fails
+// (Nomad refuses it, or stays unreachable past the retries) ends the
+// attempt with an EventExited with Failed and a message that starts
+// "could not start: "; nothing of it is left registered.
+//
+// An error means the attempt was not started at all (the request is
+// invalid, its job does not compile, the driver is closed, the trial
+// already runs, or the cluster's CPU speed could not be read) and no
+// event of it follows.
 func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -277,49 +309,12 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if err != nil {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
 	}
-
+	a.phase, a.free = phaseWaiting, job
 	if err := d.track(a); err != nil {
 		return err
 	}
 	d.startWatch()
-
-	// The dry run is made in both on_unfit modes: a job no node can ever
-	// hold must not wait in Nomad's queue for ever either.
-	unfit, err := d.place(ctx, a, job)
-	if err != nil {
-		d.abandon(a)
-		return fmt.Errorf("trial %s attempt %d: %w", a.key.trialID, a.key.attempt, err)
-	}
-	if unfit != nil && (unfit.Never() || req.Experiment.OnUnfit != experiment.OnUnfitQueue) {
-		d.log.Debug("not registering a job Nomad would not place whole", "job", a.jobID, "reason", unfit.Reason(), "never", unfit.Never())
-		d.mu.Lock()
-		if unfit.Never() {
-			a.outcome.decide(outcomeNeverPlaced, "no node of the cluster can ever hold it: "+unfit.Reason())
-		} else {
-			a.outcome.decide(outcomeUnplaced, unfit.Reason())
-		}
-		// Nothing was registered, so there is nothing to take back.
-		a.phase = phaseStopped
-		a.registered(0)
-		d.mu.Unlock()
-		return nil
-	}
-
-	// The ranks of this attempt must not find the last one's rank 0.
-	if err := d.clearRendezvous(ctx, a); err != nil {
-		d.abandon(a)
-		return fmt.Errorf("trial %s attempt %d: deleting the rendezvous variable %s of the last attempt (the token needs the variables capabilities write and destroy on nomad/jobs/*): %w", a.key.trialID, a.key.attempt, a.rendezvous, err)
-	}
-	index, err := d.register(ctx, a)
-	if err != nil {
-		d.abandon(a)
-		return fmt.Errorf("trial %s attempt %d: registering job %s: %w", a.key.trialID, a.key.attempt, a.jobID, err)
-	}
-	d.log.Debug("registered", "job", a.jobID, "trial", a.key.trialID, "attempt", a.key.attempt, "index", index)
-	d.mu.Lock()
-	a.registered(index)
-	d.mu.Unlock()
-	go a.gangWatch()
+	d.submissions.push(a)
 	return nil
 }
 
@@ -379,33 +374,26 @@ func (d *Driver) cpuShares(ctx context.Context) (int64, error) {
 }
 
 // register submits the attempt's job so that it is never submitted twice:
-// as a new job (EnforceIndex 0) or over the version just read. A retried
-// request that Nomad had applied before it failed shows as a conflict; the
-// job read after it tells whether the registration was this attempt's own.
-// It returns the job modify index of the registration.
+// with EnforceIndex at the job modify index tune last knew of the job (0,
+// a new job, when it knows of none), without reading it first. When Nomad
+// has another version (someone else wrote it, Nomad collected it, or an
+// earlier try of this very request was applied before its answer was
+// lost), the registration conflicts, and only then is the job read: the
+// version read tells whether the registration was this attempt's own, and
+// otherwise is the index to register over. It returns the job modify
+// index of the registration.
 func (d *Driver) register(ctx context.Context, a *attempt) (uint64, error) {
-	var sent bool
-	var sentIndex uint64
+	index := d.knownIndex(a.jobID)
 	for round := 0; round < 3; round++ {
-		cur, err := d.readJob(ctx, a.jobID)
-		if err != nil {
-			return 0, err
-		}
-		var index uint64
-		if cur != nil {
-			index = deref(cur.JobModifyIndex)
-			if sent && a.isOwnRegistration(cur, sentIndex) {
-				return index, nil
-			}
-		}
-		sent, sentIndex = true, index
+		sentIndex := index
 		var resp *api.JobRegisterResponse
-		err = d.retry(ctx, "register job", func() error {
+		err := d.retry(ctx, "register job", func() error {
 			var err error
-			resp, _, err = d.client.Jobs().RegisterOpts(a.job, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: index}, d.writeOpts(ctx))
+			resp, _, err = d.client.Jobs().RegisterOpts(a.job, &api.RegisterOptions{EnforceIndex: true, ModifyIndex: sentIndex}, d.writeOpts(ctx))
 			return err
 		})
 		if err == nil {
+			d.setKnownIndex(a.jobID, resp.JobModifyIndex)
 			return resp.JobModifyIndex, nil
 		}
 		if !enforceConflict(err) {
@@ -415,9 +403,43 @@ func (d *Driver) register(ctx context.Context, a *attempt) (uint64, error) {
 			}
 			return 0, err
 		}
-		d.log.Debug("job changed between reading and registering it", "job", a.jobID, "index", index, "error", err)
+		cur, err := d.readJob(ctx, a.jobID)
+		if err != nil {
+			return 0, err
+		}
+		index = 0
+		if cur != nil {
+			index = deref(cur.JobModifyIndex)
+			if a.isOwnRegistration(cur, sentIndex) {
+				d.setKnownIndex(a.jobID, index)
+				return index, nil
+			}
+		}
+		d.setKnownIndex(a.jobID, index)
+		d.log.Debug("the job was not at the index tune knew of", "job", a.jobID, "sent", sentIndex, "index", index, "error", err)
 	}
 	return 0, fmt.Errorf("job %s keeps changing while tune registers it: is another tune or a person writing it?", a.jobID)
+}
+
+// knownIndex is the job modify index tune last knew the job at: from its
+// own registrations and deregistrations, the experiment's job listing
+// (Existing) or a read; 0 when it knows of no such job.
+func (d *Driver) knownIndex(jobID string) uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.jobIndex[jobID]
+}
+
+// setKnownIndex records the job modify index of a job; 0 says there is no
+// such job.
+func (d *Driver) setKnownIndex(jobID string, index uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if index == 0 {
+		delete(d.jobIndex, jobID)
+		return
+	}
+	d.jobIndex[jobID] = index
 }
 
 // readJob is the job as Nomad has it, nil when there is none.
@@ -449,13 +471,26 @@ func (d *Driver) withdraw(a *attempt, sentIndex uint64) {
 	}
 }
 
+// deregister stops the job, or purges it, and records the job modify
+// index the stop gave it (Nomad answers with the index of the write, which
+// a stop gives the job too), so the next attempt registers over it without
+// a read.
 func (d *Driver) deregister(ctx context.Context, jobID string, purge bool) error {
 	return d.retry(ctx, "deregister job", func() error {
-		_, _, err := d.client.Jobs().Deregister(jobID, purge, d.writeOpts(ctx))
-		if notFound(err) {
+		_, meta, err := d.client.Jobs().Deregister(jobID, purge, d.writeOpts(ctx))
+		switch {
+		case notFound(err):
+			d.setKnownIndex(jobID, 0)
 			return nil
+		case err != nil:
+			return err
+		case purge || meta == nil:
+			// A job Nomad did not have is answered with index 0.
+			d.setKnownIndex(jobID, 0)
+		default:
+			d.setKnownIndex(jobID, meta.LastIndex)
 		}
-		return err
+		return nil
 	})
 }
 
@@ -492,11 +527,14 @@ func (d *Driver) Stop(_ context.Context, trialID string, attempt int, reason str
 // has deregistered its job, without waiting for its allocations or the
 // rest of its output, or, when Nomad does not confirm that within the
 // interrupt wait (it is unreachable or hangs), once the wait is over;
-// its job may then still run, and a resume adopts it. Later calls do
+// its job may then still run, and a resume adopts it. No submission
+// starts from then on: an attempt whose job was not yet sent waits,
+// nothing of it registered, and its Stop ends it at once. Later calls do
 // nothing.
 func (d *Driver) Interrupt() {
 	d.interruptOnce.Do(func() {
 		close(d.interrupted)
+		d.submissions.hold()
 		go func() {
 			select {
 			case <-d.clock.After(d.interruptWait):
@@ -547,6 +585,7 @@ func (d *Driver) Close() error {
 			a.stop(closeReason)
 		}
 		d.live.Wait()
+		d.submissions.close()
 		d.cancel()
 		d.mu.Lock()
 		started := d.watchStarted

@@ -6,30 +6,38 @@ import (
 	"github.com/nomad-tune/tune/driver"
 )
 
-// phase is where an attempt stands. It only moves forward:
+// phase is where an attempt stands. It only moves forward, but for a
+// submission an interrupt catches between its calls to Nomad, which waits
+// again, nothing of it registered, for the stop that follows:
 //
-//	registering ──▶ queued ──▶ running
-//	     │            │           │   the outcome is decided before the
-//	     │            ▼           │   allocations end: deregister the job
-//	     │         stopping ◀─────┘
-//	     │            │ the deregistration returns, or someone else
-//	     │            ▼ deregistered the job
-//	     └───────▶ stopped         (the dry run said no: nothing registered)
-//	                  │
-//	                  ▼ every allocation has ended, or the stop wait is over
-//	              finishing        (from queued or running too, when the
-//	                                allocations end on their own)
+//	waiting ──▶ registering ──▶ queued ──▶ running
+//	   │            │            │           │   the outcome is decided before the
+//	   │            │            ▼           │   allocations end: deregister the job
+//	   │            │         stopping ◀─────┘
+//	   │            │            │ the deregistration returns, or someone else
+//	   │            │            ▼ deregistered the job
+//	   └────────────┴───────▶ stopped     (stopped before it was sent, the dry run
+//	                             │         said no, or the submission failed:
+//	                             │         nothing registered)
+//	                             ▼ every allocation has ended, or the stop wait is over
+//	                         finishing     (from queued or running too, when the
+//	                                        allocations end on their own)
 //
-// registering holds news until Nomad answers the registration; queued is
-// a trial Nomad has but has not run whole (pending); running is every
-// allocation having run; finishing reads the last output and reports.
+// waiting is a submission queued for a submitter; registering holds news
+// until Nomad answers the registration; queued is a trial Nomad has but
+// has not run whole (pending); running is every allocation having run;
+// finishing reads the last output and reports.
 type phase int
 
 const (
-	// phaseRegistering: the job is being registered; news of its
+	// phaseWaiting: the attempt waits for a submitter, or was held by an
+	// interrupt; nothing of it has been sent to Nomad, so a stop ends it
+	// at once.
+	phaseWaiting phase = iota
+	// phaseRegistering: the job is being planned and registered; news of its
 	// allocations is held until Nomad says which version is this
 	// attempt's.
-	phaseRegistering phase = iota
+	phaseRegistering
 	// phaseQueued: Nomad has the job and not every allocation has run
 	// yet; the trial is pending, not running.
 	phaseQueued
@@ -49,7 +57,7 @@ const (
 	phaseFinishing
 )
 
-var phaseNames = [...]string{"registering", "queued", "running", "stopping", "stopped", "finishing"}
+var phaseNames = [...]string{"waiting", "registering", "queued", "running", "stopping", "stopped", "finishing"}
 
 func (p phase) String() string {
 	if p >= 0 && int(p) < len(phaseNames) {

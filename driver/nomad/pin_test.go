@@ -240,6 +240,7 @@ func TestAPinnedTrialThatFitsNowhereNowIsHandledAsWithoutAPin(t *testing.T) {
 				assert.True(t, notFound(err), "nothing was registered: %v", err)
 				return
 			}
+			h.waitSubmitted(0, 0)
 			require.NoError(t, h.sim.WaitIdle(context.Background()))
 			assert.Empty(t, h.pins(), "the queued job is registered without its pin")
 			// The first node to free up takes it.

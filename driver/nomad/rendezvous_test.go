@@ -1,7 +1,6 @@
 package nomad
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -76,10 +75,15 @@ func TestEveryRankFindsRankZeroOfItsOwnAttempt(t *testing.T) {
 
 func TestATokenThatCannotWriteTheRendezvousIsToldSoAndNothingIsRegistered(t *testing.T) {
 	h := setupSim(t, rendezvous, harnessOptions{sim: nomadsim.Options{DenyVariableWrites: true}})
-	err := h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0]})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "nomad/jobs/"+h.jobID(0))
-	assert.Contains(t, err.Error(), "the token needs the variables capabilities write and destroy on nomad/jobs/*")
+	h.start(0, 0)
+	exit, evs := h.waitExited(0, 0)
+
+	assert.Equal(t, []driver.EventKind{driver.EventExited}, kinds(evs))
+	assert.True(t, exit.Failed)
+	assert.False(t, exit.Stopped || exit.Unplaced || exit.NeverRuns)
+	assert.True(t, strings.HasPrefix(exit.Message, "could not start: trial "+h.trials[0].ID+" attempt 0: deleting the rendezvous variable"), exit.Message)
+	assert.Contains(t, exit.Message, "nomad/jobs/"+h.jobID(0))
+	assert.Contains(t, exit.Message, "the token needs the variables capabilities write and destroy on nomad/jobs/*")
 	registered, _, err := h.client.Jobs().List(nil)
 	require.NoError(t, err)
 	assert.Empty(t, registered, "a trial whose ranks could not find rank 0 is not registered")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -79,6 +80,9 @@ type harnessOptions struct {
 	noClose bool
 	// dial opens the driver's connections; nil is a plain dialer.
 	dial dialFunc
+	// front, when set, serves the cluster's API to the driver in front of
+	// the simulator (node log reads go to the simulator directly).
+	front *front
 }
 
 // small is one node of 4 cores at 2000 MHz and 8 GiB, in dc1.
@@ -107,7 +111,18 @@ func setupSim(t *testing.T, src string, ho harnessOptions) *simHarness {
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	client, err := newClient(&api.Config{Address: srv.URL(), SecretID: ho.token}, ho.driver.MaxConns, dial)
+	address := srv.URL()
+	if ho.front != nil {
+		ho.front.next = srv.Handler()
+		ts := httptest.NewServer(ho.front)
+		t.Cleanup(func() {
+			ho.front.open()
+			ts.CloseClientConnections()
+			ts.Close()
+		})
+		address = ts.URL
+	}
+	client, err := newClient(&api.Config{Address: address, SecretID: ho.token}, ho.driver.MaxConns, dial)
 	require.NoError(t, err)
 	opts := ho.driver
 	opts.Client = client
@@ -468,12 +483,15 @@ func TestARefusalThatPersistsFailsTheStartAfterItsRetries(t *testing.T) {
 	h := setupSim(t, mockTrial(`      run_for = "100ms"`, `    namespace = "nowhere"`),
 		harnessOptions{driver: Options{Backoff: Backoff{Initial: time.Millisecond, Retries: 2}}})
 
-	err := h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0], Attempt: 0})
+	h.start(0, 0)
+	exit, evs := h.waitExited(0, 0)
 
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `nonexistent namespace "nowhere"`)
-	h.sim.SetFailureRate(0, 0)
-	_, _, err = h.client.Jobs().Info(h.jobID(0), &api.QueryOptions{Namespace: "nowhere"})
+	assert.Equal(t, []driver.EventKind{driver.EventExited}, kinds(evs))
+	assert.True(t, exit.Failed)
+	assert.Equal(t, -1, exit.ExitCode)
+	assert.True(t, strings.HasPrefix(exit.Message, "could not start: trial "+h.trials[0].ID+" attempt 0: planning job "), exit.Message)
+	assert.Contains(t, exit.Message, `nonexistent namespace "nowhere"`)
+	_, _, err := h.client.Jobs().Info(h.jobID(0), &api.QueryOptions{Namespace: "nowhere"})
 	assert.Error(t, err)
 }
 
@@ -523,6 +541,7 @@ func TestStoppingAnAttemptNothingOfWhichIsPlacedEndsItAtOnce(t *testing.T) {
 	h := setupSim(t, fmt.Sprintf(gang, "queue"), harnessOptions{sim: nomadsim.Options{Nodes: []nomadsim.NodeSpec{{Count: 1, Name: "tiny", Datacenter: "dc1", Cores: 2, MHz: 2000, MemoryMiB: 8192}}}})
 
 	h.start(0, 0)
+	h.waitSubmitted(0, 0)
 	require.NoError(t, h.sim.WaitIdle(context.Background()))
 	require.Empty(t, h.allocs(0), "nothing fits: the job waits in Nomad's queue")
 	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "interrupted"))

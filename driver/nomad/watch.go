@@ -29,6 +29,7 @@ func (d *Driver) watch() {
 	failures := 0
 	for d.ctx.Err() == nil {
 		stream, err := d.client.EventStream().Stream(d.ctx, streamTopics, index, d.queryOpts(d.ctx, nil))
+		d.subscribeOnce.Do(func() { close(d.subscribed) })
 		if err == nil {
 			d.health.answered()
 			d.log.Debug("following the event stream", "index", index)
@@ -135,7 +136,9 @@ func (d *Driver) catchUp() {
 	d.mu.Lock()
 	var attempts []*attempt
 	for _, a := range d.byJob {
-		if a.phase != phaseFinishing {
+		// Nothing of a waiting submission was sent: what Nomad does
+		// with it comes after the subscription.
+		if a.phase != phaseFinishing && a.phase != phaseWaiting {
 			attempts = append(attempts, a)
 		}
 	}
