@@ -53,16 +53,14 @@ type attempt struct {
 	// purge removes the job when the attempt is over.
 	purge bool
 	// free is the job without its pin (pinned), which the attempt falls
-	// back to when Nomad would not place the pinned one.
-	free *api.Job
-	// placeKey is the job's placementKey, for a job of one allocation;
-	// unplanned says it is registered without a dry run.
-	placeKey  string
-	unplanned bool
-	stdout    driver.LineWriter
-	stderr    driver.LineWriter
-	outMu     sync.Mutex
-	warned    atomic.Bool
+	// back to when Nomad would not place the pinned one; placeKey is its
+	// placementKey, for a job of one allocation.
+	free     *api.Job
+	placeKey string
+	stdout   driver.LineWriter
+	stderr   driver.LineWriter
+	outMu    sync.Mutex
+	warned   atomic.Bool
 
 	logCtx   context.Context
 	stopLogs context.CancelFunc
@@ -80,8 +78,10 @@ type attempt struct {
 	phase   phase
 	outcome outcome
 	// regIndex is the job modify index of the registration: allocations
-	// created at or before it belong to an earlier attempt.
+	// created at or before it belong to an earlier attempt. evalID is the
+	// evaluation the registration made, when Nomad said.
 	regIndex uint64
+	evalID   string
 	// pending holds what arrived while the job was being registered, and
 	// goneAt the index of a deregistration seen meanwhile.
 	pending []allocView
@@ -743,7 +743,12 @@ func (a *attempt) stopWatch() {
 
 // gangWatch rolls the attempt back when Nomad has not placed all of it in
 // time, so a partial placement never holds resources while it waits for
-// the rest.
+// the rest. An attempt of one allocation, which Nomad places whole or
+// not at all, is rolled back only once its registration's evaluation
+// says Nomad could not place it (its pin names a node that left, or is
+// full with what tune's snapshot did not see): one Nomad has yet to
+// evaluate, as when its scheduler falls behind a burst of registrations,
+// waits on.
 func (a *attempt) gangWatch() {
 	timeout := a.d.gangTimeout
 	for {
@@ -769,8 +774,19 @@ func (a *attempt) gangWatch() {
 			}
 			continue
 		}
+		if a.want == 1 && a.evalID != "" {
+			evalID := a.evalID
+			a.d.mu.Unlock()
+			if !a.d.evalFailed(evalID) {
+				continue
+			}
+			a.d.mu.Lock()
+			if a.phase == phaseFinishing || a.outcome.decided() || len(a.allocs) > 0 {
+				a.d.mu.Unlock()
+				return
+			}
+		}
 		a.outcome.decide(outcomeUnplaced, fmt.Sprintf("placed %d of %d %s in %s", placed, a.want, plural(a.want, "allocation", "allocations"), timeout))
-		a.d.forgetPlaceable(a)
 		a.d.log.Debug("rolling back a trial job Nomad did not place whole", "job", a.jobID, "placed", placed, "want", a.want)
 		a.step()
 		a.d.mu.Unlock()

@@ -381,8 +381,8 @@ func (d *Driver) cpuShares(ctx context.Context) (int64, error) {
 // lost), the registration conflicts, and only then is the job read: the
 // version read tells whether the registration was this attempt's own, and
 // otherwise is the index to register over. It returns the job modify
-// index of the registration.
-func (d *Driver) register(ctx context.Context, a *attempt) (uint64, error) {
+// index of the registration, and the evaluation it made when Nomad says.
+func (d *Driver) register(ctx context.Context, a *attempt) (uint64, string, error) {
 	index := d.knownIndex(a.jobID)
 	for round := 0; round < 3; round++ {
 		sentIndex := index
@@ -394,31 +394,31 @@ func (d *Driver) register(ctx context.Context, a *attempt) (uint64, error) {
 		})
 		if err == nil {
 			d.setKnownIndex(a.jobID, resp.JobModifyIndex)
-			return resp.JobModifyIndex, nil
+			return resp.JobModifyIndex, resp.EvalID, nil
 		}
 		if !enforceConflict(err) {
 			if transient(err) || ctx.Err() != nil {
 				// The last try may have been applied: take it back.
 				d.withdraw(a, sentIndex)
 			}
-			return 0, err
+			return 0, "", err
 		}
 		cur, err := d.readJob(ctx, a.jobID)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		index = 0
 		if cur != nil {
 			index = deref(cur.JobModifyIndex)
 			if a.isOwnRegistration(cur, sentIndex) {
 				d.setKnownIndex(a.jobID, index)
-				return index, nil
+				return index, "", nil
 			}
 		}
 		d.setKnownIndex(a.jobID, index)
 		d.log.Debug("the job was not at the index tune knew of", "job", a.jobID, "sent", sentIndex, "index", index, "error", err)
 	}
-	return 0, fmt.Errorf("job %s keeps changing while tune registers it: is another tune or a person writing it?", a.jobID)
+	return 0, "", fmt.Errorf("job %s keeps changing while tune registers it: is another tune or a person writing it?", a.jobID)
 }
 
 // knownIndex is the job modify index tune last knew the job at: from its

@@ -126,6 +126,7 @@ var capabilities = map[string]string{
 	"list the experiment's jobs": `the "list-jobs" and "read-job" capabilities in the experiment's namespace`,
 	"list job allocations":       `the "read-job" capability in the experiment's namespace`,
 	"read job":                   `the "read-job" capability in the experiment's namespace`,
+	"read evaluation":            `the "read-job" capability in the experiment's namespace`,
 	"plan job":                   `the "submit-job" capability in the experiment's namespace`,
 	"register job":               `the "submit-job" capability in the experiment's namespace`,
 	"deregister job":             `the "submit-job" capability in the experiment's namespace`,

@@ -161,13 +161,14 @@ func (d *Driver) submit(a *attempt) {
 	if !d.proceed(a) {
 		return
 	}
-	index, err := d.register(ctx, a)
+	index, evalID, err := d.register(ctx, a)
 	if err != nil {
 		d.notSubmitted(a, fmt.Errorf("trial %s attempt %d: registering job %s: %w", a.key.trialID, a.key.attempt, a.jobID, err))
 		return
 	}
 	d.log.Debug("registered", "job", a.jobID, "trial", a.key.trialID, "attempt", a.key.attempt, "index", index)
 	d.mu.Lock()
+	a.evalID = evalID
 	a.registered(index)
 	d.mu.Unlock()
 	go a.gangWatch()
@@ -223,7 +224,10 @@ func (d *Driver) needsDryRun(a *attempt) bool {
 	if a.want != 1 {
 		return true
 	}
-	key, err := placementKey(a.job)
+	// The pin is left out: the controller placed the trial where its
+	// snapshot has room, and a pinned job Nomad cannot place is rolled
+	// back (gangWatch).
+	key, err := placementKey(a.free)
 	if err != nil {
 		d.log.Debug("cannot key a job's placement; planning it", "job", a.jobID, "error", err)
 		return true
@@ -231,11 +235,7 @@ func (d *Driver) needsDryRun(a *attempt) bool {
 	a.placeKey = key
 	d.placeableMu.Lock()
 	defer d.placeableMu.Unlock()
-	if d.placeable[key] {
-		a.unplanned = true
-		return false
-	}
-	return true
+	return !d.placeable[key]
 }
 
 // markPlaceable records that Nomad's dry run would place the attempt's
@@ -246,18 +246,6 @@ func (d *Driver) markPlaceable(a *attempt) {
 	}
 	d.placeableMu.Lock()
 	d.placeable[a.placeKey] = true
-	d.placeableMu.Unlock()
-}
-
-// forgetPlaceable makes the next job of the attempt's placement key
-// planned again: one registered without a plan was not placed in time,
-// so the cluster no longer holds what the last plan saw.
-func (d *Driver) forgetPlaceable(a *attempt) {
-	if !a.unplanned {
-		return
-	}
-	d.placeableMu.Lock()
-	delete(d.placeable, a.placeKey)
 	d.placeableMu.Unlock()
 }
 
@@ -292,4 +280,21 @@ func placementKey(job *api.Job) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// evalFailed says whether Nomad has evaluated a registration and could
+// not place all of it; false while the evaluation waits for the
+// scheduler, or when it cannot be read.
+func (d *Driver) evalFailed(evalID string) bool {
+	var eval *api.Evaluation
+	err := d.retry(d.ctx, "read evaluation", func() error {
+		var err error
+		eval, _, err = d.client.Evaluations().Info(evalID, d.queryOpts(d.ctx, nil))
+		return err
+	})
+	if err != nil {
+		d.log.Debug("cannot read a registration's evaluation", "eval", evalID, "error", err)
+		return false
+	}
+	return eval.Status == api.EvalStatusComplete && len(eval.FailedTGAllocs) > 0
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nomad-tune/tune/driver"
+	"github.com/nomad-tune/tune/planner"
 	"github.com/nomad-tune/tune/test/nomadsim"
 )
 
@@ -309,5 +310,30 @@ func TestARegistrationNomadRefusesEndsTheAttemptAsNotStarted(t *testing.T) {
 	assert.False(t, exit.Stopped || exit.Unplaced || exit.NeverRuns)
 	assert.Equal(t, -1, exit.ExitCode)
 	assert.Contains(t, exit.Message, "could not start: trial "+h.trials[0].ID+" attempt 0: registering job "+h.jobID(0)+": ")
+	h.jobMissing(0)
+}
+
+func TestAnUnplannedSingleAllocationIsRolledBackOnceNomadSaysItCannotPlaceIt(t *testing.T) {
+	f := newFront(nil)
+	h := setupSim(t, pinnedTrial("pack", "wait", 1, 8), harnessOptions{front: f, sim: nomadsim.Options{Nodes: []nomadsim.NodeSpec{gpuNodes}}})
+	ids := h.nodeIDs()
+	// The first attempt is planned, which makes the trial's kind known to
+	// be placeable.
+	h.startOn(ids[0])
+	h.waitRunning(0, 0)
+	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "next"))
+	h.waitExited(0, 0)
+	// The next is pinned where the snapshot was wrong: the node is half
+	// taken by someone else.
+	h.holdGPUs("other", ids[1], 4)
+	require.NoError(t, h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0], Attempt: 1,
+		Assignment: &planner.Assignment{Allocs: []planner.AllocAssignment{{Group: "rank", NodeID: ids[1]}}}}))
+
+	exit, evs := h.waitExited(0, 1)
+
+	assert.Equal(t, []driver.EventKind{driver.EventExited}, kinds(evs))
+	assert.True(t, exit.Unplaced)
+	assert.Equal(t, "placed 0 of 1 allocation in 1s", exit.Message)
+	assert.Equal(t, 1, f.count(http.MethodPut, "/v1/job/"+h.jobID(0)+"/plan"), "the second attempt was registered without a dry run")
 	h.jobMissing(0)
 }

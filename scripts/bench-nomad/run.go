@@ -71,7 +71,13 @@ type endpointStats struct {
 }
 
 func newTimedTransport() *timedTransport {
-	return &timedTransport{next: cleanhttp.DefaultPooledTransport(), by: map[string]*endpointStats{}}
+	// Held to the CLI's connection budget, as the driver's own client is:
+	// without it the driver's requests open connections without bound and
+	// the simulator refuses them past its per-client limit.
+	next := cleanhttp.DefaultPooledTransport()
+	next.MaxConnsPerHost = nomaddrv.DefaultMaxConns
+	next.MaxIdleConnsPerHost = nomaddrv.DefaultMaxConns
+	return &timedTransport{next: next, by: map[string]*endpointStats{}}
 }
 
 func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
