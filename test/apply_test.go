@@ -128,6 +128,37 @@ type trialRecord struct {
 	StopReason string         `json:"stop_reason"`
 	Iterations int            `json:"iterations"`
 	LastResult map[string]any `json:"last_result"`
+	History    []struct {
+		Admitted   time.Time `json:"admitted_at"`
+		Registered time.Time `json:"registered_at"`
+		Placed     time.Time `json:"placed_at"`
+		Running    time.Time `json:"running_at"`
+		Ended      time.Time `json:"ended_at"`
+	} `json:"history"`
+}
+
+// assertStagesInOrder checks that every attempt of the record passed its
+// stages in order: admitted, registered, placed, running, ended. An
+// attempt adopted from a run that was killed has no admission, which only
+// an attempt registered before resumed (the start of the resuming run;
+// zero when nothing was resumed) may lack.
+func assertStagesInOrder(t *testing.T, rec trialRecord, resumed time.Time) {
+	t.Helper()
+	require.NotEmpty(t, rec.History, rec.ID)
+	for i, h := range rec.History {
+		stages := []time.Time{h.Admitted, h.Registered, h.Placed, h.Running, h.Ended}
+		first := 1
+		if h.Admitted.IsZero() {
+			require.False(t, resumed.IsZero(), "trial %s attempt %d: admitted", rec.ID, i)
+			assert.True(t, h.Registered.Before(resumed), "trial %s attempt %d: only an adopted attempt has no admission", rec.ID, i)
+			first = 2
+		}
+		for j := first; j < len(stages); j++ {
+			require.False(t, stages[j].IsZero(), "trial %s attempt %d: stage %d is missing", rec.ID, i, j)
+			assert.False(t, stages[j].Before(stages[j-1]), "trial %s attempt %d: stage %d at %s comes before stage %d at %s",
+				rec.ID, i, j, stages[j], j-1, stages[j-1])
+		}
+	}
 }
 
 // resultsJSON is `tune results -json`.
@@ -139,6 +170,12 @@ type resultsJSON struct {
 		Counts     map[string]int `json:"counts"`
 		BestTrial  string         `json:"best_trial"`
 		BestResult map[string]any `json:"best_result"`
+		Scheduling struct {
+			Ran         int `json:"ran"`
+			Concurrency struct {
+				Peak int `json:"peak"`
+			} `json:"concurrency"`
+		} `json:"scheduling"`
 	} `json:"summary"`
 	Trials []trialRecord `json:"trials"`
 }

@@ -162,11 +162,20 @@ func TestNomadApplyAdoptsTheJobsOfAKilledApply(t *testing.T) {
 	require.Less(t, len(done), trials, "the kill left trials to do")
 	w.write(t, "release", "")
 
+	resumed := time.Now()
 	r := w.apply(t)
 	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Contains(t, r.stdout, strconv.Itoa(len(done))+" of "+strconv.Itoa(trials)+" trials are already done")
 	w.assertReported(t, trials)
 	w.assertRanOnce(t, trials)
+	adopted := 0
+	for _, rec := range w.trialFiles(t, w.name) {
+		assertStagesInOrder(t, rec, resumed)
+		if rec.History[0].Admitted.IsZero() {
+			adopted++
+		}
+	}
+	assert.Positive(t, adopted, "the trials that ran in Nomad when tune was killed were adopted")
 }
 
 func TestNomadATrialThatEndedWhileTuneWasAwayIsCollected(t *testing.T) {

@@ -166,8 +166,12 @@ func TestNomadApplyRunsEveryTrialWithinTheLimitAndCollectsReports(t *testing.T) 
 		require.True(t, ok)
 		assert.InDelta(t, x, rec.LastResult["loss"], 1e-9, "the report is the trial's own")
 		ivs = append(ivs, trialInterval(t, w.workspace, w.name, rec.ID))
+		assertStagesInOrder(t, rec, time.Time{})
 	}
 	assert.Equal(t, 2, maxOverlap(ivs), "max_concurrent_trials = 2 on a cluster with room for more")
+	sched := w.resultsOf(t, w.name).Summary.Scheduling
+	assert.Equal(t, 6, sched.Ran)
+	assert.Equal(t, 2, sched.Concurrency.Peak, "the figures see the limit too")
 
 	jobs := w.jobsOf(t)
 	assert.Len(t, jobs, 6, "one job per trial, kept (purge = false)")
