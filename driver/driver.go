@@ -167,9 +167,10 @@ type Event struct {
 	TrialID string
 	Attempt int
 	// Time is when it happened. For EventRunning it is when the last
-	// allocation of the attempt began to run: for an attempt adopted after
-	// it began, the target's own time of that when it can say, else when
-	// the driver saw it.
+	// allocation of the attempt began to run, and for EventExited when
+	// the last one ended: for an attempt adopted after that happened, the
+	// target's own time of it when it can say, else when the driver saw
+	// it.
 	Time time.Time
 
 	// Registered and Placed, on EventRunning, are when the target accepted

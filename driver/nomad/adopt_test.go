@@ -194,6 +194,7 @@ func TestAdoptCollectsAnAttemptThatEndedWhileNobodyWatched(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, existing, 1)
 	require.False(t, existing[0].Running)
+	adopting := time.Now()
 	stdout, _ := next.adopt(0, 0)
 	exit, evs := next.waitExited(0, 0)
 
@@ -202,6 +203,15 @@ func TestAdoptCollectsAnAttemptThatEndedWhileNobodyWatched(t *testing.T) {
 	assert.Equal(t, []driver.EventKind{driver.EventRunning, driver.EventReport, driver.EventExited}, kinds(evs))
 	assert.Equal(t, []string{`@tune {"loss": 4}`}, stdout.all())
 	assert.Equal(t, 1, next.versions(0))
+
+	// It ran and ended when Nomad says, not when the successor saw it.
+	allocs := next.allocs(0)
+	require.Len(t, allocs, 1)
+	task := allocs[0].TaskStates["train"]
+	require.NotNil(t, task)
+	assert.Equal(t, task.StartedAt, evs[0].Time)
+	assert.Equal(t, task.FinishedAt, exit.Time)
+	assert.True(t, exit.Time.Before(adopting), "it ended before it was adopted")
 }
 
 func TestAnAttemptThatFailedWhileNobodyWatchedIsAdoptedAsFailed(t *testing.T) {

@@ -872,5 +872,27 @@ func (a *attempt) finish() {
 
 // exitEvent says how the attempt ended. Called with d.mu held.
 func (a *attempt) exitEvent() driver.Event {
-	return a.outcome.event()
+	ev := a.outcome.event()
+	if a.adoptedDead {
+		// It ended while tune was away: when, Nomad says, if it can.
+		ev.Time = a.lastFinish()
+	}
+	return ev
+}
+
+// lastFinish is when the last task of the attempt's allocations finished,
+// zero when a task has no finish time.
+func (a *attempt) lastFinish() time.Time {
+	var last time.Time
+	for _, al := range a.allocs {
+		for _, st := range al.tasks {
+			if st == nil || st.FinishedAt.IsZero() {
+				return time.Time{}
+			}
+			if st.FinishedAt.After(last) {
+				last = st.FinishedAt
+			}
+		}
+	}
+	return last
 }
