@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -91,101 +92,117 @@ const SeriesPoints = 100
 // attempt once and sorts them, so it is meant for summaries, not for
 // every event.
 func Measure(records []*TrialRecord, capacity planner.Amounts, now time.Time) *Scheduling {
-	var (
-		busy             []span
-		edges            []edge
-		submit, admitted []time.Duration
-		held             heldTime
-	)
+	// Times are Unix nanoseconds: sorting int64s is several times faster
+	// than sorting time.Time, which matters at 100,000 trials a second.
+	busy := make([]span, 0, len(records))
+	edges := make([]int64, 0, 2*len(records))
+	submit := make([]time.Duration, 0, len(records))
+	admitted := make([]time.Duration, 0, len(records))
+	var held heldTime
 	s := &Scheduling{}
+	end := now.UnixNano()
 	for _, r := range records {
 		for i := range r.History {
 			a := &r.History[i]
-			stages := []time.Time{a.AdmittedAt, a.RegisteredAt, a.PlacedAt, a.RunningAt}
-			start, last := known(stages)
-			if start.IsZero() {
+			admit, reg, run := nanos(a.AdmittedAt), nanos(a.RegisteredAt), nanos(a.RunningAt)
+			start, last := known(admit, reg, nanos(a.PlacedAt), run)
+			if last == 0 {
 				continue
 			}
-			end := a.EndedAt
-			if end.IsZero() {
-				end = now
+			to := end
+			if !a.EndedAt.IsZero() {
+				to = a.EndedAt.UnixNano()
 			}
-			end = latest(end, last)
+			to = max(to, last)
 			s.Attempts++
-			busy = append(busy, span{start, end})
-			if a.RunningAt.IsZero() {
+			busy = append(busy, span{start, to})
+			if run == 0 {
 				continue
 			}
 			s.Ran++
-			edges = append(edges, edge{a.RunningAt, 1}, edge{end, -1})
-			held.add(a.Held, end.Sub(a.RunningAt))
-			if !a.RegisteredAt.IsZero() {
-				submit = append(submit, max(a.RunningAt.Sub(a.RegisteredAt), 0))
+			edges = append(edges, edgeAt(run, 1), edgeAt(to, -1))
+			held.add(a.Held, time.Duration(to-run))
+			if reg != 0 {
+				submit = append(submit, time.Duration(max(run-reg, 0)))
 			}
-			if !a.AdmittedAt.IsZero() {
-				admitted = append(admitted, max(a.RunningAt.Sub(a.AdmittedAt), 0))
+			if admit != 0 {
+				admitted = append(admitted, time.Duration(max(run-admit, 0)))
 			}
 		}
 	}
 	if s.Attempts == 0 {
 		return nil
 	}
-	var busyTime time.Duration
-	s.From, s.To, busyTime = union(busy)
+	from, to, busyTime := union(busy)
+	s.From, s.To = time.Unix(0, from).In(now.Location()), time.Unix(0, to).In(now.Location())
 	s.BusyS = busyTime.Seconds()
 	s.SubmitToRunning = spread(submit)
 	s.AdmitToRunning = spread(admitted)
-	s.Concurrency = concurrency(edges, s.From, s.To, busyTime)
+	s.Concurrency = concurrency(edges, from, to, busyTime)
 	s.Utilisation = held.utilisation(capacity, busyTime)
 	return s
 }
 
-type span struct{ from, to time.Time }
+// span is from and to in Unix nanoseconds.
+type span struct{ from, to int64 }
 
-// edge is an attempt starting (+1) or ending (-1) to run.
-type edge struct {
-	at    time.Time
-	delta int
+// nanos is t in Unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
-// known is the earliest and the latest of the times that are not zero.
-func known(times []time.Time) (first, last time.Time) {
+// known is the earliest and the latest of the times that are not 0.
+func known(times ...int64) (first, last int64) {
 	for _, t := range times {
-		if t.IsZero() {
+		if t == 0 {
 			continue
 		}
-		if first.IsZero() || t.Before(first) {
+		if first == 0 || t < first {
 			first = t
 		}
-		last = latest(last, t)
+		last = max(last, t)
 	}
 	return first, last
 }
 
-func latest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return b
+// An edge is an attempt starting (+1) or ending (-1) to run at a time in
+// Unix nanoseconds, packed into one int64 that sorts by time with ends
+// first among equals: an attempt that ends when another starts does not
+// run beside it.
+func edgeAt(t int64, delta int) int64 {
+	if delta > 0 {
+		return t<<1 | 1
 	}
-	return a
+	return t << 1
+}
+
+func edgeOf(e int64) (t int64, delta int) {
+	if e&1 == 1 {
+		return e >> 1, 1
+	}
+	return e >> 1, -1
 }
 
 // union is the first start, the last end and the total length of spans,
 // overlaps counted once.
-func union(spans []span) (from, to time.Time, total time.Duration) {
-	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
+func union(spans []span) (from, to int64, total time.Duration) {
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
 	from = spans[0].from
 	cur := spans[0]
 	for _, sp := range spans[1:] {
-		if sp.from.After(cur.to) {
-			total += cur.to.Sub(cur.from)
+		if sp.from > cur.to {
+			total += time.Duration(cur.to - cur.from)
 			cur = sp
 			continue
 		}
-		cur.to = latest(cur.to, sp.to)
+		cur.to = max(cur.to, sp.to)
 	}
-	total += cur.to.Sub(cur.from)
+	total += time.Duration(cur.to - cur.from)
 	for _, sp := range spans {
-		to = latest(to, sp.to)
+		to = max(to, sp.to)
 	}
 	return from, to, total
 }
@@ -215,20 +232,14 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// concurrency sweeps the edges in time order: an attempt that ends when
-// another starts does not run beside it.
-func concurrency(edges []edge, from, to time.Time, busy time.Duration) Concurrency {
+// concurrency sweeps the edges in time order.
+func concurrency(edges []int64, from, to int64, busy time.Duration) Concurrency {
 	var c Concurrency
 	if len(edges) == 0 {
 		return c
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if !edges[i].at.Equal(edges[j].at) {
-			return edges[i].at.Before(edges[j].at)
-		}
-		return edges[i].delta < edges[j].delta
-	})
-	width := to.Sub(from)
+	slices.Sort(edges)
+	width := time.Duration(to - from)
 	var bins []float64
 	var step time.Duration
 	if width > 0 {
@@ -238,13 +249,15 @@ func concurrency(edges []edge, from, to time.Time, busy time.Duration) Concurren
 	}
 	var area float64 // attempt-seconds
 	running := 0
-	for i, e := range edges {
-		if i > 0 && running > 0 {
-			prev := edges[i-1].at
-			area += float64(running) * e.at.Sub(prev).Seconds()
-			addArea(bins, step, prev.Sub(from), e.at.Sub(from), float64(running))
+	prev := from
+	for _, e := range edges {
+		at, delta := edgeOf(e)
+		if running > 0 {
+			area += float64(running) * time.Duration(at-prev).Seconds()
+			addArea(bins, step, time.Duration(prev-from), time.Duration(at-from), float64(running))
 		}
-		running += e.delta
+		prev = at
+		running += delta
 		c.Peak = max(c.Peak, running)
 	}
 	if busy > 0 {

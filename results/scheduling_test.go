@@ -294,3 +294,18 @@ func TestHistoryAndSchedulingSurviveLoadAndResume(t *testing.T) {
 	}
 	assert.Equal(t, asJSON(t, sched), asJSON(t, Measure(again, capacity, at(10))), "a resumed experiment measures the same")
 }
+
+// BenchmarkMeasure100kTrials is the cost of the scheduling figures in
+// each summary of an experiment of 100,000 trials that all ran, 500 at
+// a time.
+func BenchmarkMeasure100kTrials(b *testing.B) {
+	records := make([]*TrialRecord, 100_000)
+	for i := range records {
+		s := float64(i/500) * 60
+		records[i] = trial(ran(s, s+0.1, s+0.5, s+1, s+60, oneGPU))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		Measure(records, capacity, at(1e7))
+	}
+}
