@@ -263,6 +263,7 @@ func (w gpuWorkload) runTune(ctx context.Context) (gpuRun, error) {
 	st := out.submissions
 	out.detail = fmt.Sprintf("controller returned at %s; %d submissions (%d not placeable when submitted, queued again), Start %s mean; wall %.1fs",
 		simDuration(out.controllerEnd), st.n, st.n-(w.c.bGangs+w.c.bSingles), st.mean.Round(time.Microsecond), r.wall.Seconds())
+	out.detail += "\n          " + r.scheduling()
 	if p := r.problems(); p != "" {
 		out.detail += "\n          PROBLEMS: " + p
 	}

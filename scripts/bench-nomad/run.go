@@ -255,6 +255,24 @@ func runTune(ctx context.Context, c config, dir, name, src, address string, wave
 // makespan is the run's length in simulated time.
 func (r *tuneResult) makespan() time.Duration { return r.simEnd.Sub(r.simStart) }
 
+// scheduling is one line of the figures experiment.json gives users, in
+// the clock tune ran by (simulated time when it is scaled): the target's
+// and tune's latency to running, the most trials that ran at once, and
+// the share of each device kind held.
+func (r *tuneResult) scheduling() string {
+	s := r.outcome.Summary.Scheduling
+	if s == nil {
+		return "experiment.json has no scheduling figures"
+	}
+	line := fmt.Sprintf("experiment.json: submitted → running p50 %s, p99 %s; admitted → running p50 %s, p99 %s; peak %d running, mean %.1f",
+		results.Seconds(s.SubmitToRunning.P50S), results.Seconds(s.SubmitToRunning.P99S),
+		results.Seconds(s.AdmitToRunning.P50S), results.Seconds(s.AdmitToRunning.P99S), s.Concurrency.Peak, s.Concurrency.Mean)
+	for _, u := range s.Utilisation {
+		line += fmt.Sprintf("; %s %.1f%%", u.Resource, 100*u.Fraction)
+	}
+	return line
+}
+
 // missingRecords counts the trials whose trial.json is not in the
 // results folder.
 func missingRecords(dir string, records []*results.TrialRecord) int {

@@ -138,6 +138,7 @@ func throughputRun(ctx context.Context, c config, scale float64, perNode, atOnce
 		st.mean.Round(time.Microsecond), st.p50.Round(time.Microsecond), st.p99.Round(time.Microsecond))
 	fmt.Printf("    per trial, wall time: Start called → task running %s; task ended → controller records it %s\n",
 		quantiles(lags.toRun), quantiles(lags.toEnd))
+	fmt.Printf("    %s (simulated)\n", r.scheduling())
 	fmt.Printf("    CPU %.2fs = %.2f ms per trial (tune and the simulator: both run in this process); peak heap %.0f MiB\n",
 		r.cpu.Seconds(), r.cpu.Seconds()*1000/float64(c.aTrials), mib(r.peakHeap))
 	if c.requests {
