@@ -244,17 +244,6 @@ type allocView struct {
 	logs   map[string][]*taskLog
 }
 
-func viewOfAlloc(al *api.Allocation) allocView {
-	v := allocView{
-		id: al.ID, name: al.Name, nodeID: al.NodeID, nodeName: al.NodeName, group: al.TaskGroup,
-		clientStatus: al.ClientStatus, clientDesc: al.ClientDescription,
-		desiredStatus: al.DesiredStatus, desiredDesc: al.DesiredDescription,
-		tasks: al.TaskStates, createIndex: al.CreateIndex, modifyIndex: al.ModifyIndex,
-	}
-	v.masterIP, v.masterPort, _ = jobs.RendezvousAddress(al)
-	return newView(v)
-}
-
 func viewOfStub(al *api.AllocationListStub) allocView {
 	v := newView(allocView{
 		id: al.ID, name: al.Name, nodeID: al.NodeID, nodeName: al.NodeName, group: al.TaskGroup,

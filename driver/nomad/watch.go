@@ -2,6 +2,7 @@ package nomad
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -28,21 +29,23 @@ func (d *Driver) watch() {
 	var index uint64
 	failures := 0
 	for d.ctx.Err() == nil {
-		stream, err := d.client.EventStream().Stream(d.ctx, streamTopics, index, d.queryOpts(d.ctx, nil))
+		body, err := d.subscribe(d.ctx, index)
 		d.subscribeOnce.Do(func() { close(d.subscribed) })
 		if err == nil {
 			d.health.answered()
 			d.log.Debug("following the event stream", "index", index)
 			d.catchUp()
-			for batch := range stream {
-				if batch.Err != nil {
-					err = batch.Err
+			dec := json.NewDecoder(body)
+			for {
+				var frame *streamFrame
+				if frame, err = nextFrame(dec); err != nil {
 					break
 				}
 				failures = 0
-				index = max(index, batch.Index)
-				d.handleBatch(batch.Events)
+				index = max(index, frame.Index)
+				d.handleBatch(frame.Events)
 			}
+			body.Close()
 		}
 		if d.ctx.Err() != nil {
 			return
@@ -67,7 +70,7 @@ func (d *Driver) watch() {
 // is one change in Nomad's state: the plan that marks an allocation lost
 // also places its replacement, and an attempt that judged the lost one
 // alone would end without knowing that the replacement runs.
-func (d *Driver) handleBatch(events []api.Event) {
+func (d *Driver) handleBatch(events []streamEvent) {
 	touched := map[*attempt]bool{}
 	var order []*attempt
 	for i := range events {
@@ -86,7 +89,7 @@ func (d *Driver) handleBatch(events []api.Event) {
 // handle passes one event to the attempt it concerns, if any, and
 // returns the attempt when it took news of an allocation it has yet to
 // move on after.
-func (d *Driver) handle(ev *api.Event) *attempt {
+func (d *Driver) handle(ev *streamEvent) *attempt {
 	switch ev.Topic {
 	case api.TopicAllocation:
 		if len(ev.FilterKeys) > 0 && !d.followsAny(ev.FilterKeys) {
@@ -94,14 +97,15 @@ func (d *Driver) handle(ev *api.Event) *attempt {
 			// keys: other jobs' allocations are passed over undecoded.
 			return nil
 		}
-		al, err := ev.Allocation()
-		if err != nil || al == nil {
+		var p allocPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil || p.Allocation == nil {
 			d.log.Debug("cannot read an allocation event", "key", ev.Key, "error", err)
 			return nil
 		}
+		al := p.Allocation
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if a := d.byJob[al.JobID]; a != nil && a.take(viewOfAlloc(al)) {
+		if a := d.byJob[al.JobID]; a != nil && a.take(al.view()) {
 			return a
 		}
 	case api.TopicJob:

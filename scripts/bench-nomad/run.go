@@ -103,7 +103,7 @@ func endpoint(path string) string {
 	switch {
 	case len(parts) >= 3 && parts[1] == "job":
 		parts[2] = "*"
-	case len(parts) >= 3 && (parts[1] == "node" || parts[1] == "allocation"):
+	case len(parts) >= 3 && (parts[1] == "node" || parts[1] == "allocation" || parts[1] == "evaluation" || parts[1] == "var"):
 		parts[2] = "*"
 	case len(parts) >= 4 && parts[1] == "client" && parts[2] == "fs":
 		parts = append(parts[:4], "*")
