@@ -115,3 +115,38 @@ func TestAnAdoptedAttemptTakesTheTargetsTimesAndNoAdmission(t *testing.T) {
 	assert.Equal(t, results.Latency{Count: 1, P50S: 20, P99S: 20, MaxS: 20}, sched.SubmitToRunning)
 	assert.Equal(t, results.Latency{}, sched.AdmitToRunning)
 }
+
+func TestAResumedExperimentMeasuresTheAttemptsOfItsEarlierRun(t *testing.T) {
+	f := newFixture(t, experimentFile(2, ""))
+	// The first run finishes trial 0 and is interrupted while trial 1
+	// runs.
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newFakeDriver(localCapacity(1, 0), func(tr *planner.Trial, _ int) script {
+		return script{hold: tr.Index == 1, reports: []map[string]any{loss(1)}}
+	})
+	rep := &funcReporter{changed: func(c Change, _ *Snapshot) {
+		if c.Kind == TrialReported && c.Trial.ID == f.trials[1].ID {
+			cancel()
+		}
+	}}
+	f.run(t, ctx, first, rep)
+	require.NoError(t, f.store.Close())
+
+	f.open(t)
+	d := newFakeDriver(localCapacity(1, 0), func(*planner.Trial, int) script {
+		return script{reports: []map[string]any{loss(1)}}
+	})
+	out := f.run(t, context.Background(), d, nil)
+	require.Equal(t, StatusFinished, out.Status)
+	assert.Equal(t, []string{f.trials[1].ID + "#0"}, d.starts, "only the interrupted trial runs again")
+
+	recs := f.store.Records()
+	assert.Len(t, recs[0].History, 1, "trial 0's attempt is the first run's")
+	require.Len(t, recs[1].History, 2, "trial 1's interrupted attempt and the one that finished")
+	assert.False(t, recs[1].History[0].EndedAt.After(recs[1].History[1].AdmittedAt), "the resume admitted it again after it was stopped")
+	sched := out.Summary.Scheduling
+	require.NotNil(t, sched)
+	assert.Equal(t, 3, sched.Attempts, "the figures count the first run's attempts too")
+	assert.Equal(t, 3, sched.Ran)
+	assert.Equal(t, 1, sched.Concurrency.Peak, "one CPU runs one trial at a time")
+}

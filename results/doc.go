@@ -6,7 +6,7 @@
 //	<root>/<experiment>/experiment.json     the Summary and the spec
 //	<root>/<experiment>/trials.csv          one row per trial
 //	<root>/<experiment>/<trial_id>/params.json
-//	<root>/<experiment>/<trial_id>/trial.json
+//	<root>/<experiment>/<trial_id>/trial.json   the record, with its attempts' history
 //	<root>/<experiment>/<trial_id>/result.json   JSON lines, one per report
 //	<root>/<experiment>/<trial_id>/progress.csv
 //	<root>/<experiment>/<trial_id>/stdout.log, stderr.log
