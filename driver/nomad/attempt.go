@@ -740,11 +740,12 @@ func (a *attempt) stopWatch() {
 // waits on.
 func (a *attempt) gangWatch() {
 	timeout := a.d.gangTimeout
+	wait := timeout
 	for {
 		select {
 		case <-a.done:
 			return
-		case <-a.d.clock.After(timeout):
+		case <-a.d.clock.After(wait):
 		}
 		a.d.mu.Lock()
 		placed := len(a.allocs)
@@ -766,7 +767,14 @@ func (a *attempt) gangWatch() {
 		if a.want == 1 && a.evalID != "" {
 			evalID := a.evalID
 			a.d.mu.Unlock()
-			if !a.d.evalFailed(evalID) {
+			switch a.d.evalOutcome(evalID) {
+			case evalPlaced:
+				// Its allocation is on its way through the stream.
+				return
+			case evalPending:
+				// Asked again less and less often, so a scheduler that
+				// is behind is not slowed further by the asking.
+				wait *= 2
 				continue
 			}
 			a.d.mu.Lock()

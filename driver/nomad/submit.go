@@ -282,19 +282,36 @@ func placementKey(job *api.Job) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// evalFailed says whether Nomad has evaluated a registration and could
-// not place all of it; false while the evaluation waits for the
-// scheduler, or when it cannot be read.
-func (d *Driver) evalFailed(evalID string) bool {
+// evalOutcome is what Nomad made of a registration's evaluation.
+type evalOutcome int
+
+const (
+	// evalPending: the scheduler has yet to finish it, or it cannot be
+	// read now.
+	evalPending evalOutcome = iota
+	// evalPlaced: Nomad placed all of the job.
+	evalPlaced
+	// evalFailed: Nomad could not place all of the job; what it could not
+	// place waits in a blocked evaluation.
+	evalFailed
+)
+
+// evalOutcome reads the evaluation a registration made.
+func (d *Driver) evalOutcome(evalID string) evalOutcome {
 	var eval *api.Evaluation
 	err := d.retry(d.ctx, "read evaluation", func() error {
 		var err error
 		eval, _, err = d.client.Evaluations().Info(evalID, d.queryOpts(d.ctx, nil))
 		return err
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		d.log.Debug("cannot read a registration's evaluation", "eval", evalID, "error", err)
-		return false
+		return evalPending
+	case eval.Status != api.EvalStatusComplete:
+		return evalPending
+	case len(eval.FailedTGAllocs) > 0:
+		return evalFailed
 	}
-	return eval.Status == api.EvalStatusComplete && len(eval.FailedTGAllocs) > 0
+	return evalPlaced
 }
