@@ -26,12 +26,13 @@ func (d *folder) join(name string) string { return filepath.Join(d.path, name) }
 // openExisting opens the folder name of d; fs.ErrNotExist when there is
 // none.
 func (d *folder) openExisting(name string) (*folder, error) {
-	return d.sub(name, false)
+	f, _, err := d.sub(name, false)
+	return f, err
 }
 
 // make opens the folder name of d, making it (0777: the umask decides)
-// when it does not exist.
-func (d *folder) make(name string) (*folder, error) {
+// when it does not exist; made says it did.
+func (d *folder) make(name string) (f *folder, made bool, err error) {
 	return d.sub(name, true)
 }
 

@@ -19,14 +19,18 @@ func openFolder(path string) (*folder, error) {
 	return &folder{path: path}, nil
 }
 
-func (d *folder) sub(name string, create bool) (*folder, error) {
+func (d *folder) sub(name string, create bool) (*folder, bool, error) {
 	path := d.join(name)
+	made := false
 	if create {
-		if err := os.Mkdir(path, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
+		err := os.Mkdir(path, 0o777)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, false, err
 		}
+		made = err == nil
 	}
-	return openFolder(path)
+	f, err := openFolder(path)
+	return f, made, err
 }
 
 func (d *folder) open(name string, flag int) (*os.File, error) {

@@ -23,20 +23,23 @@ func openFolder(path string) (*folder, error) {
 
 func (d *folder) fd() int { return int(d.dir.Fd()) }
 
-func (d *folder) sub(name string, create bool) (*folder, error) {
+func (d *folder) sub(name string, create bool) (*folder, bool, error) {
+	made := false
 	if create {
-		if err := unix.Mkdirat(d.fd(), name, 0o777); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, &os.PathError{Op: "mkdir", Path: d.join(name), Err: err}
+		err := unix.Mkdirat(d.fd(), name, 0o777)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, false, &os.PathError{Op: "mkdir", Path: d.join(name), Err: err}
 		}
+		made = err == nil
 	}
 	fd, err := unix.Openat(d.fd(), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if isLink(d.fd(), name) {
-			return nil, &LinkError{Path: d.join(name)}
+			return nil, false, &LinkError{Path: d.join(name)}
 		}
-		return nil, &os.PathError{Op: "open", Path: d.join(name), Err: err}
+		return nil, false, &os.PathError{Op: "open", Path: d.join(name), Err: err}
 	}
-	return &folder{path: d.join(name), dir: os.NewFile(uintptr(fd), d.join(name))}, nil
+	return &folder{path: d.join(name), dir: os.NewFile(uintptr(fd), d.join(name))}, made, nil
 }
 
 // open opens the file name of d without following a link; a new file

@@ -539,14 +539,17 @@ func removeResults(exp *folder, id string) error {
 // params.json is already right; an existing folder may hold temporary
 // files of a crash.
 func prepareTrialDir(exp *folder, id string, params map[string]any) (*folder, error) {
-	d, err := exp.make(id)
+	d, made, err := exp.make(id)
 	if err != nil {
 		return nil, err
 	}
-	removeTemps(d)
-	if f, err := d.open(ParamsFile, os.O_RDONLY); err == nil {
-		_ = f.Close()
-		return d, nil
+	// A folder made just now holds no leftovers and no params yet.
+	if !made {
+		removeTemps(d)
+		if f, err := d.open(ParamsFile, os.O_RDONLY); err == nil {
+			_ = f.Close()
+			return d, nil
+		}
 	}
 	b, err := json.MarshalIndent(params, "", "  ")
 	if err == nil {
