@@ -487,8 +487,10 @@ func TestApplyRunsAsManyTrialsAtOnceAsFitAndNeverMore(t *testing.T) {
 
 func TestApplyGivesGPUTrialsTheirOwnGPUs(t *testing.T) {
 	w := newWorkspace(t)
+	// Each trial ends once all four have started, so the two GPU trials
+	// run at the same time however slowly a loaded machine starts them.
 	w.write(t, "gpu.sh", `echo "@tune {\"dev\": \"$CUDA_VISIBLE_DEVICES\"}"
-`+timesScript)
+`+barrierScript(4))
 	w.write(t, "exp.hcl", `experiment "gpus" {
   num_samples = 2
   space {
