@@ -57,10 +57,13 @@ type attempt struct {
 	// placementKey, for a job of one allocation.
 	free     *api.Job
 	placeKey string
-	stdout   driver.LineWriter
-	stderr   driver.LineWriter
-	outMu    sync.Mutex
-	warned   atomic.Bool
+	// pins are the nodes job is pinned to; none once the attempt falls
+	// back to free. Set before its submission, read after.
+	pins   []string
+	stdout driver.LineWriter
+	stderr driver.LineWriter
+	outMu  sync.Mutex
+	warned atomic.Bool
 
 	logCtx   context.Context
 	stopLogs context.CancelFunc
@@ -784,6 +787,7 @@ func (a *attempt) gangWatch() {
 			}
 		}
 		a.outcome.decide(outcomeUnplaced, fmt.Sprintf("placed %d of %d %s in %s", placed, a.want, plural(a.want, "allocation", "allocations"), timeout))
+		a.d.refusals.add(a.pins)
 		a.d.log.Debug("rolling back a trial job Nomad did not place whole", "job", a.jobID, "placed", placed, "want", a.want)
 		a.step()
 		a.d.mu.Unlock()

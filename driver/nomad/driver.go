@@ -173,6 +173,8 @@ type Driver struct {
 	// key is registered without one.
 	placeableMu sync.Mutex
 	placeable   map[string]bool
+	// refusals are the nodes that lately refused a pinned job.
+	refusals pinRefusals
 }
 
 type attemptKey struct {
@@ -305,11 +307,12 @@ func (d *Driver) Start(ctx context.Context, req driver.StartRequest) error {
 	if diags.HasErrors() {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, diags)
 	}
-	a, err := newAttempt(d, req, pinned(job, req))
+	pinnedJob, pins := pinned(job, req)
+	a, err := newAttempt(d, req, pinnedJob)
 	if err != nil {
 		return fmt.Errorf("trial %s attempt %d: %w", req.Trial.ID, req.Attempt, err)
 	}
-	a.phase, a.free = phaseWaiting, job
+	a.phase, a.free, a.pins = phaseWaiting, job, pins
 	if err := d.track(a); err != nil {
 		return err
 	}

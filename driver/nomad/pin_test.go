@@ -3,6 +3,7 @@ package nomad
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"testing"
 
@@ -64,11 +65,17 @@ func (h *simHarness) nodeIDs() []string {
 // group's allocations on the given nodes, in rank order.
 func (h *simHarness) startOn(nodes ...string) {
 	h.t.Helper()
+	h.startAttemptOn(0, nodes...)
+}
+
+// startAttemptOn is startOn for another attempt.
+func (h *simHarness) startAttemptOn(attempt int, nodes ...string) {
+	h.t.Helper()
 	a := &planner.Assignment{}
 	for i, n := range nodes {
 		a.Allocs = append(a.Allocs, planner.AllocAssignment{Group: "rank", Index: i, NodeID: n})
 	}
-	err := h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0], Assignment: a})
+	err := h.d.Start(context.Background(), driver.StartRequest{Experiment: h.exp, Trial: h.trials[0], Attempt: attempt, Assignment: a})
 	require.NoError(h.t, err)
 }
 
@@ -274,4 +281,50 @@ func TestAPinnedAttemptIsItsTrialsToAdopt(t *testing.T) {
 	s.adopt(0, 0)
 	s.waitRunning(0, 0)
 	assert.Equal(t, []string{ids[1], ids[1]}, h.placedOn())
+}
+
+func TestANodeThatRefusedAPinnedJobHasTheNextOnePlannedFirst(t *testing.T) {
+	f := newFront(nil)
+	h := setupSim(t, pinnedTrial("pack", "wait", 1, 8), harnessOptions{front: f, sim: nomadsim.Options{Nodes: []nomadsim.NodeSpec{gpuNodes}}})
+	ids := h.nodeIDs()
+	plans := func() int { return f.count(http.MethodPut, "/v1/job/"+h.jobID(0)+"/plan") }
+	// Attempt 0 is planned, which makes the trial's kind known to be
+	// placeable; attempt 1, registered without a dry run on a node half
+	// taken by someone else, is rolled back.
+	h.startOn(ids[0])
+	h.waitRunning(0, 0)
+	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 0, "next"))
+	h.waitExited(0, 0)
+	h.holdGPUs("other", ids[1], 4)
+	h.startAttemptOn(1, ids[1])
+	exit, _ := h.waitExited(0, 1)
+	require.True(t, exit.Unplaced)
+	require.Equal(t, 1, plans())
+
+	// The snapshot still says the node has room: the next attempt pinned
+	// there is planned, pinned and free, and placed elsewhere.
+	h.startAttemptOn(2, ids[1])
+	h.waitRunning(0, 2)
+
+	assert.Equal(t, 3, plans(), "the pinned job and the free one were planned")
+	placed := h.placedOn()
+	require.Len(t, placed, 1)
+	assert.NotEqual(t, ids[1], placed[0])
+	assert.Empty(t, h.pins())
+
+	// Once a pinned dry run on the node passes, jobs pinned there are
+	// registered without one again.
+	require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, 2, "next"))
+	h.waitExited(0, 2)
+	_, _, err := h.client.Jobs().Deregister("other", true, nil)
+	require.NoError(t, err)
+	require.NoError(t, h.sim.WaitIdle(context.Background()))
+	for attempt := 3; attempt <= 4; attempt++ {
+		h.startAttemptOn(attempt, ids[1])
+		h.waitRunning(0, attempt)
+		assert.Equal(t, []string{ids[1]}, h.placedOn())
+		require.NoError(t, h.d.Stop(context.Background(), h.trials[0].ID, attempt, "next"))
+		h.waitExited(0, attempt)
+	}
+	assert.Equal(t, 4, plans(), "attempt 3 was planned, attempt 4 was not")
 }

@@ -226,7 +226,11 @@ func (d *Driver) needsDryRun(a *attempt) bool {
 	}
 	// The pin is left out: the controller placed the trial where its
 	// snapshot has room, and a pinned job Nomad cannot place is rolled
-	// back (gangWatch).
+	// back (gangWatch); a job pinned to a node that did so lately is
+	// planned, to fall back to its free job (see pinRefusals).
+	if d.refusals.any(a.pins) {
+		return true
+	}
 	key, err := placementKey(a.free)
 	if err != nil {
 		d.log.Debug("cannot key a job's placement; planning it", "job", a.jobID, "error", err)
