@@ -120,18 +120,19 @@ func notFound(err error) bool {
 // capabilities are what an ACL token needs for each call the driver makes
 // (by the name retry is given), in the words of Nomad's ACL policies.
 var capabilities = map[string]string{
-	"list nodes":                 `node { policy = "read" }`,
-	"read node":                  `node { policy = "read" }`,
-	"list allocations":           `namespace "*" { capabilities = ["read-job"] } (tune counts every namespace's allocations against free capacity)`,
-	"list the experiment's jobs": `the "list-jobs" and "read-job" capabilities in the experiment's namespace`,
-	"list job allocations":       `the "read-job" capability in the experiment's namespace`,
-	"read job":                   `the "read-job" capability in the experiment's namespace`,
-	"read evaluation":            `the "read-job" capability in the experiment's namespace`,
-	"plan job":                   `the "submit-job" capability in the experiment's namespace`,
-	"register job":               `the "submit-job" capability in the experiment's namespace`,
-	"deregister job":             `the "submit-job" capability in the experiment's namespace`,
-	"read logs":                  `the "read-logs" capability in the experiment's namespace`,
-	"follow the event stream":    `the "read-job" capability in the experiment's namespace`,
+	"list nodes":                        `node { policy = "read" }`,
+	"read node":                         `node { policy = "read" }`,
+	"list allocations":                  `namespace "*" { capabilities = ["read-job"] } (tune counts every namespace's allocations against free capacity)`,
+	"list the experiment's jobs":        `the "list-jobs" and "read-job" capabilities in the experiment's namespace`,
+	"list job allocations":              `the "read-job" capability in the experiment's namespace`,
+	"list the experiment's allocations": `the "read-job" capability in the experiment's namespace`,
+	"read job":                          `the "read-job" capability in the experiment's namespace`,
+	"read evaluation":                   `the "read-job" capability in the experiment's namespace`,
+	"plan job":                          `the "submit-job" capability in the experiment's namespace`,
+	"register job":                      `the "submit-job" capability in the experiment's namespace`,
+	"deregister job":                    `the "submit-job" capability in the experiment's namespace`,
+	"read logs":                         `the "read-logs" capability in the experiment's namespace`,
+	"follow the event stream":           `the "read-job" capability in the experiment's namespace`,
 }
 
 // PermissionError is Nomad's 403 to a call, with the capability the ACL

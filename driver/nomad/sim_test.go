@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -827,36 +828,70 @@ func (c *gatedClock) openGate() {
 }
 
 func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
-	const gated = 7 * time.Millisecond
-	clock := newGatedClock(gated)
-	h := setupSim(t, mockTrial(`      run_for       = "200ms"
-      stdout_string = "@tune {\"loss\": 5}\n"`, ""), harnessOptions{
-		// A buffer of one batch cannot replay what was missed.
-		sim:    nomadsim.Options{EventBufferSize: 1},
-		driver: Options{Clock: clock, Backoff: Backoff{Initial: gated, Max: gated, Retries: 30}},
-	})
+	for _, tc := range []struct {
+		name   string
+		trials int
+		// listed says the catch-up lists the experiment's jobs and
+		// allocations rather than reading each attempt's.
+		listed bool
+	}{
+		{name: "a few attempts are read one by one", trials: 1},
+		{name: "many attempts are caught up from two listings", trials: catchUpByListing + 1, listed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const gated = 7 * time.Millisecond
+			clock := newGatedClock(gated)
+			f := newFront(nil)
+			h := setupSim(t, trialsOf(tc.trials, 0.5, `      run_for       = "200ms"
+      stdout_string = "@tune {\"loss\": 5}\n"`), harnessOptions{
+				front: f,
+				// A buffer of one batch cannot replay what was missed.
+				sim: nomadsim.Options{EventBufferSize: 1,
+					Nodes: []nomadsim.NodeSpec{{Count: 1, Name: "big", Datacenter: "dc1", Cores: 16, MHz: 2000, MemoryMiB: 16384}}},
+				driver: Options{Clock: clock, Backoff: Backoff{Initial: gated, Max: gated, Retries: 30}},
+			})
 
-	h.start(0, 0)
-	h.waitRunning(0, 0)
-	clock.shutGate()
-	h.sim.DropEventStreams()
-	require.Eventually(t, func() bool {
-		allocs := h.allocs(0)
-		return len(allocs) == 1 && allocs[0].ClientStatus == api.AllocClientStatusComplete
-	}, waitLimit, 10*time.Millisecond)
-	// Someone else's job pushes the allocation's last update out of the
-	// buffer.
-	noise := otherJob("noise", 1)
-	noise.NodePool = nil
-	noise.TaskGroups[0].Tasks[0].Resources.Devices = nil
-	_, _, err := h.client.Jobs().Register(noise, nil)
-	require.NoError(t, err)
-	require.NoError(t, h.sim.WaitIdle(context.Background()))
-	clock.openGate()
-	exit, evs := h.waitExited(0, 0)
+			for i := range tc.trials {
+				h.start(i, 0)
+			}
+			for i := range tc.trials {
+				h.waitRunning(i, 0)
+			}
+			clock.shutGate()
+			h.sim.DropEventStreams()
+			for i := range tc.trials {
+				require.Eventually(t, func() bool {
+					allocs := h.allocs(i)
+					return len(allocs) == 1 && allocs[0].ClientStatus == api.AllocClientStatusComplete
+				}, waitLimit, 10*time.Millisecond)
+			}
+			// Someone else's job pushes the allocations' last updates out
+			// of the buffer.
+			noise := otherJob("noise", 1)
+			noise.NodePool = nil
+			noise.TaskGroups[0].Tasks[0].Resources.Devices = nil
+			_, _, err := h.client.Jobs().Register(noise, nil)
+			require.NoError(t, err)
+			require.NoError(t, h.sim.WaitIdle(context.Background()))
+			f.reset()
+			clock.openGate()
+			for i := range tc.trials {
+				exit, evs := h.waitExited(i, 0)
+				assert.False(t, exit.Failed, exit.Message)
+				assert.Equal(t, []driver.EventKind{driver.EventRunning, driver.EventReport, driver.EventExited}, kinds(evs))
+			}
 
-	assert.False(t, exit.Failed, exit.Message)
-	assert.Equal(t, []driver.EventKind{driver.EventRunning, driver.EventReport, driver.EventExited}, kinds(evs))
+			perAttempt := f.count(http.MethodGet, "/v1/job/"+h.jobID(0)) + f.count(http.MethodGet, "/v1/job/"+h.jobID(0)+"/allocations")
+			if tc.listed {
+				assert.Zero(t, perAttempt)
+				assert.Equal(t, 1, f.count(http.MethodGet, "/v1/allocations"))
+				assert.Equal(t, 1, f.count(http.MethodGet, "/v1/jobs"))
+			} else {
+				assert.Equal(t, 2, perAttempt)
+				assert.Zero(t, f.count(http.MethodGet, "/v1/allocations"))
+			}
+		})
+	}
 }
 
 func TestAJobStoppedOutsideTuneEndsTheAttemptAsStopped(t *testing.T) {

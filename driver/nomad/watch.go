@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/nomad-tune/tune/jobs"
 )
 
 // jobDeregistered is the event type of a job stopped or purged.
@@ -133,24 +136,34 @@ func (d *Driver) followsAny(keys []string) bool {
 	return false
 }
 
+// catchUpByListing is how many attempts make a catch-up list the
+// experiment's jobs and allocations, two reads, rather than read each
+// attempt's: thousands of reads one after the other would hold the new
+// subscription unread until it fell behind again.
+const catchUpByListing = 8
+
 // catchUp reads the allocations and job of every attempt, once, after the
 // stream is (re)established: events from before the subscription, or from
 // while it was down, may never arrive.
 func (d *Driver) catchUp() {
 	d.mu.Lock()
 	var attempts []*attempt
+	var regs []uint64
 	for _, a := range d.byJob {
 		// Nothing of a waiting submission was sent: what Nomad does
 		// with it comes after the subscription.
 		if a.phase != phaseFinishing && a.phase != phaseWaiting {
 			attempts = append(attempts, a)
+			// Only a job read after the registration can say it is
+			// gone.
+			regs = append(regs, a.regIndex)
 		}
 	}
 	d.mu.Unlock()
-	for _, a := range attempts {
-		d.mu.Lock()
-		regIndex := a.regIndex
-		d.mu.Unlock()
+	if len(attempts) > catchUpByListing && d.catchUpListed(attempts, regs) {
+		return
+	}
+	for i, a := range attempts {
 		stubs, err := d.listJobAllocations(d.ctx, a.jobID)
 		if err != nil {
 			d.log.Warn("cannot read a trial job's allocations", "job", a.jobID, "error", err)
@@ -158,20 +171,81 @@ func (d *Driver) catchUp() {
 		}
 		job, jobErr := d.readJob(d.ctx, a.jobID)
 		d.mu.Lock()
-		if jobErr == nil && regIndex > 0 {
-			// Only a job read after the registration can say it is gone;
-			// that is taken first, so allocations it stopped are not
-			// mistaken for ones Nomad stopped on its own.
+		if jobErr == nil && regs[i] > 0 {
 			a.checkJob(job)
 		}
-		// All of them are taken before the attempt moves on, as with a
-		// batch of events.
-		for _, s := range stubs {
-			a.take(viewOfStub(s))
-		}
-		a.step()
+		a.caughtUp(stubs)
 		d.mu.Unlock()
 	}
+}
+
+// catchUpListed catches the attempts up from one listing of the
+// experiment's jobs and one of their allocations; false when either
+// cannot be read.
+func (d *Driver) catchUpListed(attempts []*attempt, regs []uint64) bool {
+	jobList, err := d.experimentJobs(d.ctx, d.exp.Name, false)
+	if err != nil {
+		d.log.Warn("cannot list the experiment's jobs", "error", err)
+		return false
+	}
+	var allocs []*api.AllocationListStub
+	err = d.retry(d.ctx, "list the experiment's allocations", func() error {
+		q := d.queryOpts(d.ctx, map[string]string{"resources": "true", "task_states": "true"})
+		// Narrows the listing to the experiment's jobs (and those of
+		// experiments whose names start alike, which are passed over).
+		q.Filter = fmt.Sprintf("JobID matches %q", "^"+jobIDPrefix(d.exp.Name))
+		var err error
+		allocs, _, err = d.client.Allocations().List(q)
+		return err
+	})
+	if err != nil {
+		d.log.Warn("cannot list the experiment's allocations", "error", err)
+		return false
+	}
+	byJob := make(map[string]*api.JobListStub, len(jobList))
+	for _, j := range jobList {
+		byJob[j.ID] = j
+	}
+	allocsOf := map[string][]*api.AllocationListStub{}
+	for _, al := range allocs {
+		allocsOf[al.JobID] = append(allocsOf[al.JobID], al)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, a := range attempts {
+		if regs[i] > 0 {
+			switch j := byJob[a.jobID]; {
+			case j == nil:
+				a.jobGone(math.MaxUint64)
+			case j.Stop:
+				a.jobGone(j.JobModifyIndex)
+			}
+		}
+		a.caughtUp(allocsOf[a.jobID])
+	}
+	return true
+}
+
+// jobIDPrefix is what the job IDs of the experiment's trials start with
+// (see jobs.JobID), or as much of it as every one of them does.
+func jobIDPrefix(experiment string) string {
+	prefix := "tune-" + experiment + "-"
+	if !strings.HasPrefix(jobs.JobID(experiment, "0"), prefix) {
+		// A long name is cut, and a hash added.
+		return "tune-"
+	}
+	return prefix
+}
+
+// caughtUp takes the allocations read in a catch-up, all of them before
+// the attempt moves on, as with a batch of events. The job is taken
+// first (checkJob, jobGone), so allocations it stopped are not mistaken
+// for ones Nomad stopped on its own. Called with d.mu held.
+func (a *attempt) caughtUp(stubs []*api.AllocationListStub) {
+	for _, s := range stubs {
+		a.take(viewOfStub(s))
+	}
+	a.step()
 }
 
 // jobGone takes note of the job's deregistration at index. One tune did
