@@ -347,9 +347,10 @@ func (c *controller) finished() bool {
 // admit starts pending trials, lowest index first, while they fit and
 // max_concurrent_trials allows. A trial that does not fit now waits, and
 // trials behind it may start: any that fits with admission = "greedy" (as
-// Ray Tune does); with "reserve", the first that does not fit is the head,
-// and a later trial starts only where its reservation admits it, so the
-// head is never delayed. Shapes that did not fit (or were held back) are
+// Ray Tune does); with "reserve", pending gangs are tried first, the head
+// is the first gang (or, with no gang pending, the first trial) that does
+// not fit, and any other trial starts only where the head's
+// reservation admits it, so the head is never delayed (reserve.go). Shapes that did not fit (or were held back) are
 // not tried again in the same pass, since capacity only shrinks within a
 // pass.
 func (c *controller) admit(ctx context.Context) {
@@ -364,9 +365,12 @@ func (c *controller) admit(ctx context.Context) {
 	c.pending = nil
 	var kept []int
 	// Reservations apply when trials are held until they fit, and only
-	// once a trial waits with others of another shape behind it.
+	// while trials of more than one shape wait.
 	reserve := c.exp.Admission == experiment.AdmissionReserve && !c.opts.QueueUnfit && len(c.waiting) > 1
 	var pass passing
+	if reserve {
+		queue, pass.gangsFirst = c.gangsFirst(queue)
+	}
 	for i, idx := range queue {
 		// Stop early when nothing more can start: the limit is reached or
 		// every shape still waiting has already failed to fit.
@@ -398,7 +402,7 @@ func (c *controller) admit(ctx context.Context) {
 		if unfit != nil && !c.opts.QueueUnfit {
 			noFit[t.Shape] = true
 			kept = append(kept, idx)
-			if reserve && pass.head == nil {
+			if reserve && pass.head == nil && (!pass.gangsFirst || t.Shape.Allocs() > 1) {
 				pass.head = t
 			}
 			continue
@@ -423,8 +427,11 @@ func (c *controller) admit(ctx context.Context) {
 	// the ones that waited.
 	requeued := c.pending
 	c.pending = append(kept, requeued...)
-	if len(requeued) > 0 {
+	switch {
+	case len(requeued) > 0:
 		sort.Ints(c.pending)
+	case pass.gangsFirst:
+		c.pending = mergeRuns(c.pending)
 	}
 	// An open-ended experiment whose every pending trial started
 	// generates more at once, and goes round to start them while they fit.

@@ -127,9 +127,66 @@ func (c *controller) reserve(head *planner.Trial) *planner.Reservation {
 // fit: its reservation is computed the first time a later trial fits, so
 // a pass in which nothing else fits costs nothing.
 type passing struct {
-	head     *planner.Trial
-	computed bool
-	res      *planner.Reservation
+	// gangsFirst says the pass tries the pending gangs first, and only
+	// a gang may be the head.
+	gangsFirst bool
+	head       *planner.Trial
+	computed   bool
+	res        *planner.Reservation
+}
+
+// gangsFirst orders the queue for a pass: the pending gangs (trials of
+// more than one allocation) first, then the other trials, each in index
+// order; found says a gang is pending. The head is then the oldest gang
+// that does not fit, not the oldest trial. Trials of one allocation fit
+// in the gaps gangs leave, but gangs do not fit in the gaps they leave:
+// in the queue's order alone, the last gangs start only once every trial
+// before them has, then run with the cluster half idle around them at the
+// end. The one-allocation trials still start wherever they do not delay
+// the head.
+func (c *controller) gangsFirst(queue []int) (order []int, found bool) {
+	gangShape := false
+	for s := range c.waiting {
+		if s.Allocs() > 1 {
+			gangShape = true
+			break
+		}
+	}
+	if !gangShape {
+		return queue, false
+	}
+	order = make([]int, 0, len(queue))
+	var rest []int
+	for _, idx := range queue {
+		if t := c.trials[c.order[idx].ID]; !t.Suggested && t.Shape.Allocs() > 1 {
+			order = append(order, idx)
+		} else {
+			rest = append(rest, idx)
+		}
+	}
+	return append(order, rest...), len(order) > 0
+}
+
+// mergeRuns puts back in index order a queue that gangsFirst split into
+// two runs, each in order.
+func mergeRuns(q []int) []int {
+	cut := 1
+	for cut < len(q) && q[cut-1] < q[cut] {
+		cut++
+	}
+	if cut >= len(q) {
+		return q
+	}
+	out := make([]int, 0, len(q))
+	a, b := q[:cut], q[cut:]
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // admits says whether a later trial that fits now at a may start before

@@ -14,8 +14,9 @@ import (
 	"github.com/nomad-tune/tune/planner"
 )
 
-// gangExperiment has ten trials of one GPU each, but trial 4, a gang of
-// two allocations of two GPUs each.
+// gangExperiment has ten trials: trial 0 is a gang of two allocations of
+// one GPU, trial 1 a gang of two allocations of two GPUs, and the others
+// one GPU each.
 func gangExperiment(admission string) string {
 	return fmt.Sprintf(`experiment "gangs" {
   num_samples = 10
@@ -24,9 +25,9 @@ func gangExperiment(admission string) string {
     x = uniform(0, 1)
   }
   group "worker" {
-    count = trial.index == 4 ? 2 : 1
+    count = trial.index < 2 ? 2 : 1
     resources {
-      gpu = trial.index == 4 ? 2 : 1
+      gpu = trial.index == 1 ? 2 : 1
     }
     task "train" {
       command = "true"
@@ -36,7 +37,7 @@ func gangExperiment(admission string) string {
 `, admission)
 }
 
-// twoNodes is two nodes of two GPUs: the gang needs both whole.
+// twoNodes is two nodes of two GPUs: the big gang needs both whole.
 func twoNodes() *planner.Capacity {
 	c := localCapacity(8, 2)
 	second := *c.Nodes[0]
@@ -55,12 +56,14 @@ func TestAGangStartsBeforeLaterTrialsOnceEnoughHasFreed(t *testing.T) {
 		name      string
 		admission string
 		capacity  func() *planner.Capacity
-		// want is the trial started after the first four end.
-		want int
+		// first are the trials started at once; then trial 0 ends, and
+		// next is the trial started after it.
+		first []int
+		next  int
 	}{
-		{"with reservations the gang goes first on the local target", "reserve", func() *planner.Capacity { return localCapacity(8, 4) }, 4},
-		{"with reservations the gang goes first across two nodes", "reserve", twoNodes, 4},
-		{"in the greedy order a one-GPU trial takes the first GPU freed", "greedy", func() *planner.Capacity { return localCapacity(8, 4) }, 5},
+		{"with reservations the big gang waits for the small one on the local target", "reserve", func() *planner.Capacity { return localCapacity(8, 4) }, []int{0}, 1},
+		{"with reservations the big gang waits for the small one across two nodes", "reserve", twoNodes, []int{0}, 1},
+		{"in the greedy order one-GPU trials take what the big gang waits for", "greedy", func() *planner.Capacity { return localCapacity(8, 4) }, []int{0, 2, 3}, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,18 +88,15 @@ func TestAGangStartsBeforeLaterTrialsOnceEnoughHasFreed(t *testing.T) {
 					return ""
 				}
 			}
-			for i := 0; i < 4; i++ {
-				require.Equal(t, f.trials[i].ID+"#0", next(), "the first four fill every GPU")
+			for _, i := range tt.first {
+				require.Equal(t, f.trials[i].ID+"#0", next())
 			}
-			// The first four end one by one, a minute apart.
-			for i := 0; i < 4; i++ {
-				clk.Advance(time.Minute)
-				d.mu.Lock()
-				delete(d.running, f.trials[i].ID)
-				d.mu.Unlock()
-				d.events <- driver.Event{Kind: driver.EventExited, TrialID: f.trials[i].ID, Time: clk.Now()}
-			}
-			assert.Equal(t, f.trials[tt.want].ID+"#0", next())
+			clk.Advance(time.Minute)
+			d.mu.Lock()
+			delete(d.running, f.trials[0].ID)
+			d.mu.Unlock()
+			d.events <- driver.Event{Kind: driver.EventExited, TrialID: f.trials[0].ID, Time: clk.Now()}
+			assert.Equal(t, f.trials[tt.next].ID+"#0", next())
 			cancel()
 			select {
 			case err := <-done:
@@ -106,6 +106,23 @@ func TestAGangStartsBeforeLaterTrialsOnceEnoughHasFreed(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestGangsGoBeforeOlderOneAllocationTrials(t *testing.T) {
+	f := newFixture(t, experimentFile(6, `admission = "reserve"
+  resources {
+    gpu = trial.index == 3 ? 4 : 1
+  }`))
+	d := newFakeDriver(localCapacity(8, 4), func(*planner.Trial, int) script { return script{} })
+	f.run(t, context.Background(), d, nil)
+	require.NotEmpty(t, d.starts)
+	assert.Equal(t, f.trials[0].ID+"#0", d.starts[0], "a trial of one allocation is no gang: the queue's order holds")
+
+	g := newFixture(t, gangExperiment("reserve"))
+	d = newFakeDriver(localCapacity(8, 4), func(*planner.Trial, int) script { return script{} })
+	g.run(t, context.Background(), d, nil)
+	require.Len(t, d.starts, 10)
+	assert.Equal(t, []string{g.trials[0].ID + "#0", g.trials[1].ID + "#0"}, d.starts[:2], "the gangs go first, in order")
 }
 
 func TestDurationEstimates(t *testing.T) {
@@ -141,6 +158,25 @@ func TestDurationEstimates(t *testing.T) {
 			got, ok := d.estimate()
 			assert.Equal(t, tt.wantOK, ok)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestMergeRunsPutsTheQueueBackInOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		pending []int
+		want    []int
+	}{
+		{"gangs then the others", []int{4, 8, 1, 2, 5, 9}, []int{1, 2, 4, 5, 8, 9}},
+		{"one gang from the end", []int{9, 1, 2}, []int{1, 2, 9}},
+		{"a queue in order already", []int{1, 2, 3}, []int{1, 2, 3}},
+		{"only gangs left", []int{4}, []int{4}},
+		{"nothing left", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, mergeRuns(tt.pending))
 		})
 	}
 }

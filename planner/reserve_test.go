@@ -267,3 +267,28 @@ func TestReservationsKeepAWideTrialFromStarving(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReserve is one reservation on the scenario b cluster of
+// scripts/bench-nomad (16 nodes of 8 GPUs, every GPU held by a one-GPU
+// trial) for a gang of 2 × 4 GPUs, with one backfill check.
+func BenchmarkReserve(b *testing.B) {
+	c := cluster(16, 64, 1<<20, 8)
+	one := single(0.1, 64, 1)
+	var running []Running
+	for i := 0; i < 128; i++ {
+		a, u := c.Fit(one, experiment.PlacementPack)
+		require.Nil(b, u)
+		c.Commit(a)
+		running = append(running, Running{Assignment: a, End: at(i % 37)})
+	}
+	head := shape(group("worker", 2, task(0.1, 64, 4)))
+	c.Release(running[0].Assignment)
+	a, u := c.Fit(one, experiment.PlacementPack)
+	require.Nil(b, u)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := c.Reserve(head, experiment.PlacementPack, running[1:])
+		require.NotNil(b, r)
+		r.Admits(a, at(40))
+	}
+}
