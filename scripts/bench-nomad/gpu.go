@@ -66,14 +66,16 @@ func scenarioB(ctx context.Context, c config) error {
 		return fmt.Errorf("a gang allocation of %d GPUs does not fit a node of %d", c.bGangGPUs, c.bGPUs)
 	case c.bDriver != "raw_exec" && c.bDriver != "mock_driver":
 		return fmt.Errorf("-b-driver must be raw_exec or mock_driver")
+	case c.bAdmission != "reserve" && c.bAdmission != "greedy":
+		return fmt.Errorf("-b-admission must be reserve or greedy")
 	}
 	w := gpuWorkload{c: c, k: c.bSingles/c.bGangs + 1, gpus: c.bNodes * c.bGPUs}
 	gangGPUs := c.bGangAllocs * c.bGangGPUs
 	w.gpuWork = time.Duration(c.bGangs*gangGPUs)*c.bGangRun + time.Duration(c.bSingles)*c.bSingleRun
 	w.longest = max(c.bGangRun, c.bSingleRun)
 	w.lower = max(w.gpuWork/time.Duration(w.gpus), w.longest)
-	fmt.Printf("(b) %d gang trials (%d allocations × %d GPUs, %s, placement %s) and %d 1-GPU trials (%s), interleaved, on %d nodes × %d GPUs; task driver %s; time scale %g×\n",
-		c.bGangs, c.bGangAllocs, c.bGangGPUs, c.bGangRun, c.bPlacement, c.bSingles, c.bSingleRun, c.bNodes, c.bGPUs, c.bDriver, c.timeScale)
+	fmt.Printf("(b) %d gang trials (%d allocations × %d GPUs, %s, placement %s) and %d 1-GPU trials (%s), interleaved, on %d nodes × %d GPUs; task driver %s; tune's admission %s; time scale %g×\n",
+		c.bGangs, c.bGangAllocs, c.bGangGPUs, c.bGangRun, c.bPlacement, c.bSingles, c.bSingleRun, c.bNodes, c.bGPUs, c.bDriver, c.bAdmission, c.timeScale)
 	fmt.Printf("    lower bound max(%.0f GPU-h / %d GPUs, longest trial %s) = %s simulated\n",
 		w.gpuWork.Hours(), w.gpus, w.longest, simDuration(w.lower))
 
@@ -198,6 +200,7 @@ func (w gpuWorkload) experimentSource(rdv string) string {
 	return fmt.Sprintf(`experiment "bench-b" {
   num_samples = %d
   placement   = %q
+  admission   = %q
   group "rank" {
     count = %s ? %d : 1
     resources {
@@ -208,7 +211,7 @@ func (w gpuWorkload) experimentSource(rdv string) string {
 %s
   }
 }
-`, c.bGangs+c.bSingles, c.bPlacement, gang, c.bGangAllocs, gang, c.bGangGPUs, task)
+`, c.bGangs+c.bSingles, c.bPlacement, c.bAdmission, gang, c.bGangAllocs, gang, c.bGangGPUs, task)
 }
 
 // hclString quotes s as an HCL string; s must hold no "${" or "%{".

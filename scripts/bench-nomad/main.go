@@ -69,6 +69,7 @@ type config struct {
 	bGangGPUs, bGangAllocs          int
 	bGangRun, bSingleRun            time.Duration
 	bPlacement                      string
+	bAdmission                      string
 	bNaiveCap                       float64
 	bDriver                         string
 	bRepeat                         int
@@ -108,6 +109,7 @@ func main() {
 	flag.IntVar(&c.bSingles, "b-singles", 400, "(b) 1-GPU trials (a multiple of -b-gangs; they are interleaved evenly)")
 	flag.DurationVar(&c.bGangRun, "b-gang-run", 20*time.Minute, "(b) simulated run time of a gang trial once all its ranks are up")
 	flag.DurationVar(&c.bSingleRun, "b-single-run", 10*time.Minute, "(b) simulated run time of a 1-GPU trial")
+	flag.StringVar(&c.bAdmission, "b-admission", "reserve", "(b) tune's admission order: reserve (gangs hold reservations) or greedy (any trial that fits starts, Ray Tune's order)")
 	flag.StringVar(&c.bPlacement, "b-placement", "pack", "(b) placement of gang allocations: pack, spread or strict_spread (one node per allocation)")
 	flag.Float64Var(&c.bNaiveCap, "b-naive-cap", 3, "(b) the naive run is cut off, unfinished, at this multiple of the lower bound")
 	flag.StringVar(&c.bDriver, "b-driver", "raw_exec", "(b) task driver: raw_exec (ranks rendezvous before training, as distributed training does) or mock_driver (every allocation just runs)")

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nomad-tune/tune/experiment"
 )
 
 func TestEndpoint(t *testing.T) {
@@ -54,7 +56,7 @@ func TestLogCounter(t *testing.T) {
 func TestGPUExperimentLoads(t *testing.T) {
 	for _, drv := range []string{"raw_exec", "mock_driver"} {
 		c := config{bGangs: 2, bSingles: 4, bGangGPUs: 4, bGangAllocs: 2, bGangRun: 20 * time.Minute, bSingleRun: 10 * time.Minute,
-			bPlacement: "pack", bDriver: drv, timeScale: 600, limit: time.Minute}
+			bPlacement: "pack", bAdmission: "greedy", bDriver: drv, timeScale: 600, limit: time.Minute}
 		w := gpuWorkload{c: c, k: c.bSingles/c.bGangs + 1}
 		exp, trials, err := load(t.TempDir(), "bench-b", w.experimentSource("/tmp/rdv"))
 		require.NoError(t, err, drv)
@@ -70,6 +72,7 @@ func TestGPUExperimentLoads(t *testing.T) {
 		}
 		assert.Equal(t, 2, gangs)
 		assert.Equal(t, "bench-b", exp.Name)
+		assert.Equal(t, experiment.AdmissionGreedy, exp.Admission, "the experiment runs in the admission order asked for")
 	}
 	assert.False(t, strings.Contains(rendezvous, "${") || strings.Contains(rendezvous, "%{"), "the script must not hold HCL template sequences")
 }
