@@ -85,6 +85,10 @@ type attempt struct {
 	// evaluation the registration made, when Nomad said.
 	regIndex uint64
 	evalID   string
+	// sentGen is the event-stream subscription (streamGen) that was open
+	// when the submission was sent, or 0: what Nomad did with the job is
+	// all in that subscription and later ones.
+	sentGen uint64
 	// pending holds what arrived while the job was being registered, and
 	// goneAt the index of a deregistration seen meanwhile.
 	pending []allocView

@@ -145,6 +145,9 @@ type Driver struct {
 	// catch up by reading.
 	subscribed    chan struct{}
 	subscribeOnce sync.Once
+	// streamGen counts the subscriptions to the event stream (guarded by
+	// mu).
+	streamGen uint64
 
 	// sharesMu serialises cpuShares' reads of the cluster.
 	sharesMu sync.Mutex

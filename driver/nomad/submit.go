@@ -120,7 +120,7 @@ func (d *Driver) submit(a *attempt) {
 		d.mu.Unlock()
 		return
 	}
-	a.phase = phaseRegistering
+	a.phase, a.sentGen = phaseRegistering, d.streamGen
 	d.mu.Unlock()
 
 	// Interrupted, a call that hangs is given up after the interrupt wait.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -29,15 +30,31 @@ var streamTopics = map[api.Topic][]string{
 // attempt are read once, for what happened while it was down.
 func (d *Driver) watch() {
 	defer close(d.watching)
+	// Catch-ups run beside the stream they follow, one at a time: read
+	// first, thousands of attempts' worth would leave the new
+	// subscription unread until it fell behind again.
+	var catching sync.WaitGroup
+	var catchUpMu sync.Mutex
+	defer catching.Wait()
 	var index uint64
 	failures := 0
 	for d.ctx.Err() == nil {
 		body, err := d.subscribe(d.ctx, index)
+		if err == nil {
+			d.mu.Lock()
+			d.streamGen++
+			gen := d.streamGen
+			d.mu.Unlock()
+			catching.Go(func() {
+				catchUpMu.Lock()
+				defer catchUpMu.Unlock()
+				d.catchUp(gen)
+			})
+		}
 		d.subscribeOnce.Do(func() { close(d.subscribed) })
 		if err == nil {
 			d.health.answered()
 			d.log.Debug("following the event stream", "index", index)
-			d.catchUp()
 			dec := json.NewDecoder(body)
 			for {
 				var frame *streamFrame
@@ -143,16 +160,18 @@ func (d *Driver) followsAny(keys []string) bool {
 const catchUpByListing = 8
 
 // catchUp reads the allocations and job of every attempt, once, after the
-// stream is (re)established: events from before the subscription, or from
-// while it was down, may never arrive.
-func (d *Driver) catchUp() {
+// stream is (re)established as subscription gen: events from before the
+// subscription, or from while it was down, may never arrive. Allocations
+// taken from a read never undo newer news from the stream (take keeps the
+// latest modify index).
+func (d *Driver) catchUp(gen uint64) {
 	d.mu.Lock()
 	var attempts []*attempt
 	var regs []uint64
 	for _, a := range d.byJob {
-		// Nothing of a waiting submission was sent: what Nomad does
-		// with it comes after the subscription.
-		if a.phase != phaseFinishing && a.phase != phaseWaiting {
+		// Nothing of a waiting submission was sent, and what Nomad does
+		// with one sent since the subscription comes through it.
+		if a.phase != phaseFinishing && a.phase != phaseWaiting && a.sentGen < gen {
 			attempts = append(attempts, a)
 			// Only a job read after the registration can say it is
 			// gone.
