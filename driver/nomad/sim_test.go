@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nomad-tune/tune/clock"
 	"github.com/nomad-tune/tune/driver"
 	"github.com/nomad-tune/tune/experiment"
 	tunehcl "github.com/nomad-tune/tune/hcl"
@@ -783,50 +783,6 @@ func TestTheTokenNeverAppearsInLogsOrErrors(t *testing.T) {
 	assert.False(t, strings.Contains(logs.String(), token), "the token is in the log")
 }
 
-// gatedClock is the real clock, except that waits of exactly gated are
-// held while the gate is shut: the watcher's first wait before following
-// the event stream again.
-type gatedClock struct {
-	clock.Real
-	gated time.Duration
-
-	mu   sync.Mutex
-	shut bool
-	open chan struct{}
-}
-
-func newGatedClock(gated time.Duration) *gatedClock {
-	return &gatedClock{gated: gated, open: make(chan struct{})}
-}
-
-func (c *gatedClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	shut, open := c.shut, c.open
-	c.mu.Unlock()
-	if d != c.gated || !shut {
-		return time.After(d)
-	}
-	out := make(chan time.Time, 1)
-	go func() {
-		<-open
-		out <- time.Now()
-	}()
-	return out
-}
-
-func (c *gatedClock) shutGate() {
-	c.mu.Lock()
-	c.shut = true
-	c.mu.Unlock()
-}
-
-func (c *gatedClock) openGate() {
-	c.mu.Lock()
-	c.shut = false
-	close(c.open)
-	c.mu.Unlock()
-}
-
 func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -839,16 +795,16 @@ func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
 		{name: "many attempts are caught up from two listings", trials: catchUpByListing + 1, listed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const gated = 7 * time.Millisecond
-			clock := newGatedClock(gated)
-			f := newFront(nil)
+			// Once the gate is shut, subscriptions to the event stream are
+			// held until it opens.
+			var shut atomic.Bool
+			f := newFront(func(r *http.Request) bool { return shut.Load() && r.URL.Path == "/v1/event/stream" })
 			h := setupSim(t, trialsOf(tc.trials, 0.5, `      run_for       = "200ms"
       stdout_string = "@tune {\"loss\": 5}\n"`), harnessOptions{
 				front: f,
 				// A buffer of one batch cannot replay what was missed.
 				sim: nomadsim.Options{EventBufferSize: 1,
 					Nodes: []nomadsim.NodeSpec{{Count: 1, Name: "big", Datacenter: "dc1", Cores: 16, MHz: 2000, MemoryMiB: 16384}}},
-				driver: Options{Clock: clock, Backoff: Backoff{Initial: gated, Max: gated, Retries: 30}},
 			})
 
 			for i := range tc.trials {
@@ -857,8 +813,9 @@ func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
 			for i := range tc.trials {
 				h.waitRunning(i, 0)
 			}
-			clock.shutGate()
+			shut.Store(true)
 			h.sim.DropEventStreams()
+			waitArrived(t, f)
 			for i := range tc.trials {
 				require.Eventually(t, func() bool {
 					allocs := h.allocs(i)
@@ -874,7 +831,7 @@ func TestWhatHappenedWhileTheStreamWasDownIsCaughtUp(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, h.sim.WaitIdle(context.Background()))
 			f.reset()
-			clock.openGate()
+			f.open()
 			for i := range tc.trials {
 				exit, evs := h.waitExited(i, 0)
 				assert.False(t, exit.Failed, exit.Message)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -61,7 +62,7 @@ func (d *Driver) watch() {
 				if frame, err = nextFrame(dec); err != nil {
 					break
 				}
-				failures = 0
+				failures = -1
 				index = max(index, frame.Index)
 				d.handleBatch(frame.Events)
 			}
@@ -70,7 +71,14 @@ func (d *Driver) watch() {
 		if d.ctx.Err() != nil {
 			return
 		}
-		wait := d.backoff.delay(failures)
+		// A stream that delivered is followed again at once: Nomad ends
+		// the subscription of a reader that fell behind its buffer, and
+		// every moment without one is more to catch up. Failures in a
+		// row wait longer and longer.
+		var wait time.Duration
+		if failures >= 0 {
+			wait = d.backoff.delay(failures)
+		}
 		failures++
 		if err != nil && transient(err) {
 			// Said once, with the outage, rather than once a retry.
@@ -229,9 +237,10 @@ func (d *Driver) catchUpListed(attempts []*attempt, regs []uint64) bool {
 	for _, al := range allocs {
 		allocsOf[al.JobID] = append(allocsOf[al.JobID], al)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	for i, a := range attempts {
+		// The lock is taken attempt by attempt: held for thousands, it
+		// would hold the stream's reader back as long.
+		d.mu.Lock()
 		if regs[i] > 0 {
 			switch j := byJob[a.jobID]; {
 			case j == nil:
@@ -241,6 +250,7 @@ func (d *Driver) catchUpListed(attempts []*attempt, regs []uint64) bool {
 			}
 		}
 		a.caughtUp(allocsOf[a.jobID])
+		d.mu.Unlock()
 	}
 	return true
 }
