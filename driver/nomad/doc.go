@@ -23,6 +23,12 @@
 // the experiment's own jobs out of what is in use, for the controller
 // counts its trials, adopted ones included, itself.
 //
+// Placement is the controller's: each job is pinned to the nodes of the
+// trial's assignment (jobs.Pin), so that Nomad places it where the
+// controller's snapshot counts it. The pin is a request the cluster may
+// no longer grant: a pinned job Nomad would not place is planned again
+// without it, and only that plan can say a trial never runs.
+//
 // Submissions run in the background, a few at once within the connection
 // budget (submitQueue): Start compiles and queues, and the attempt's end,
 // a failed submission's included, arrives as its EventExited.
