@@ -45,6 +45,9 @@ type gpuWorkload struct {
 	k       int // every k-th trial, from index 0, is a gang
 	gpuWork time.Duration
 	lower   time.Duration
+	// whole is the lower bound in whole steps of the trials' common
+	// length (see scenarioB).
+	whole   time.Duration
 	longest time.Duration
 	gpus    int
 	seed    uint64
@@ -78,6 +81,14 @@ func scenarioB(ctx context.Context, c config) error {
 		c.bGangs, c.bGangAllocs, c.bGangGPUs, c.bGangRun, c.bPlacement, c.bSingles, c.bSingleRun, c.bNodes, c.bGPUs, c.bDriver, c.bAdmission, c.timeScale)
 	fmt.Printf("    lower bound max(%.0f GPU-h / %d GPUs, longest trial %s) = %s simulated\n",
 		w.gpuWork.Hours(), w.gpus, w.longest, simDuration(w.lower))
+	// Every trial's length is a multiple of step, so by a time T no GPU
+	// can have done more than T rounded down to a step of work: no
+	// schedule ends before the GPU work fills whole steps of every GPU.
+	step := gcd(c.bGangRun, c.bSingleRun)
+	steps := (w.gpuWork + time.Duration(w.gpus)*step - 1) / (time.Duration(w.gpus) * step)
+	w.whole = max(steps*step, w.lower)
+	fmt.Printf("    in whole %s steps (every trial's length is a multiple of it, so each GPU's work by any time is too): no schedule ends before %s = %.3f × the lower bound, at most %.1f%% GPU utilisation\n",
+		step, simDuration(w.whole), w.whole.Seconds()/w.lower.Seconds(), 100*w.gpuWork.Seconds()/(float64(w.gpus)*w.whole.Seconds()))
 
 	var tunes, naives []gpuRun
 	for rep := range max(c.bRepeat, 1) {
@@ -128,8 +139,18 @@ func (w gpuWorkload) printMedian(who string, runs []gpuRun) {
 	}
 	sort.Float64s(ratios)
 	sort.Float64s(utils)
-	fmt.Printf("    %s makespan %.3f × lower bound (range %.3f–%.3f); GPU utilisation %.1f%% (range %.1f–%.1f%%); finished %d of %d runs\n",
-		who, median(ratios), ratios[0], ratios[len(ratios)-1], 100*median(utils), 100*utils[0], 100*utils[len(utils)-1], finished, len(runs))
+	fmt.Printf("    %s makespan %.3f × lower bound (range %.3f–%.3f; %.3f × the whole-step bound); GPU utilisation %.1f%% (range %.1f–%.1f%%); finished %d of %d runs\n",
+		who, median(ratios), ratios[0], ratios[len(ratios)-1], median(ratios)*w.lower.Seconds()/w.whole.Seconds(), 100*median(utils), 100*utils[0], 100*utils[len(utils)-1], finished, len(runs))
+}
+
+// gcd is the greatest common divisor of two positive durations, to the
+// second.
+func gcd(a, b time.Duration) time.Duration {
+	x, y := int64(a/time.Second), int64(b/time.Second)
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return max(time.Duration(x)*time.Second, time.Second)
 }
 
 func median(sorted []float64) float64 {
@@ -168,8 +189,8 @@ func (w gpuWorkload) print(who string, r gpuRun) {
 	if !r.finished {
 		status = "DID NOT FINISH: " + r.why
 	}
-	fmt.Printf("    %s makespan %s = %.3f × lower bound; GPU utilisation %.1f%% (GPUs held %.1f%%); %d of %d trials done; %s\n",
-		who, simDuration(r.makespan), r.makespan.Seconds()/w.lower.Seconds(), 100*util, 100*held,
+	fmt.Printf("    %s makespan %s = %.3f × lower bound (%.3f × the whole-step bound); GPU utilisation %.1f%% (GPUs held %.1f%%); %d of %d trials done; %s\n",
+		who, simDuration(r.makespan), r.makespan.Seconds()/w.lower.Seconds(), r.makespan.Seconds()/w.whole.Seconds(), 100*util, 100*held,
 		r.trialsDone, w.c.bGangs+w.c.bSingles, status)
 	if r.detail != "" {
 		fmt.Printf("          %s\n", r.detail)
