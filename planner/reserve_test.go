@@ -135,6 +135,14 @@ func TestReservation(t *testing.T) {
 			none:    true,
 		},
 		{
+			name:    "a head no node can ever hold gets no reservation",
+			nodes:   2,
+			gpus:    4,
+			running: []held{{"node-0", 2, 10}},
+			head:    single(1, 64, 8),
+			none:    true,
+		},
+		{
 			name:    "a gang of two whole nodes waits for the second node while others use the rest",
 			nodes:   3,
 			gpus:    8,
