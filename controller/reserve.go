@@ -10,10 +10,11 @@ import (
 	"github.com/nomad-tune/tune/planner"
 )
 
-// Reservations (admission = "reserve"): when the oldest pending trial does
-// not fit and trials of other shapes wait behind it, it gets a
-// planner.Reservation, and a later trial starts before it only where the
-// reservation admits it. The capacity arithmetic is the planner's; the
+// Reservations (admission = "reserve"): pending gangs are tried first;
+// when the oldest pending gang (with no gang pending, the oldest pending
+// trial) does not fit and trials of other shapes wait behind it, it gets
+// a planner.Reservation, and a later trial starts before it only where
+// the reservation admits it. The capacity arithmetic is the planner's; the
 // controller feeds it what runs and when each is expected to end.
 
 // estimateWindow is how many recent attempts of a shape its duration
